@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+import { parseCli } from "./args.js";
+import { checkCommand } from "./commands/check.js";
+import { makeTinyModelCommand } from "./commands/make-tiny-model.js";
+import { serveCommand } from "./commands/serve.js";
+import { setupCommand } from "./commands/setup.js";
+import { EXIT, type ExitCode } from "./exit-codes.js";
+import { HELP } from "./help.js";
+import { packageVersion } from "./package-info.js";
+
+async function run(argv: readonly string[]): Promise<ExitCode> {
+  let args: ReturnType<typeof parseCli>;
+  try {
+    args = parseCli(argv);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${HELP}`);
+    return EXIT.usage;
+  }
+  if (args.help) {
+    process.stdout.write(HELP);
+    return EXIT.ok;
+  }
+  if (args.version) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return EXIT.ok;
+  }
+  switch (args.command) {
+    case "setup":
+      return setupCommand({ cuda: args.cuda, force: args.force });
+    case "make-tiny-model": {
+      const out = args.positionals[0];
+      if (out === undefined) {
+        process.stderr.write("make-tiny-model needs an output path: llamawrapper make-tiny-model OUT.gguf\n");
+        return EXIT.usage;
+      }
+      return makeTinyModelCommand(out, { vocab: args.vocab, seed: args.seed });
+    }
+    case "check":
+    case "serve": {
+      if (args.config === undefined) {
+        process.stderr.write(`${args.command} needs --config FILE\n\n${HELP}`);
+        return EXIT.usage;
+      }
+      if (args.command === "check") return checkCommand(args.config, process.stdout);
+      const port = args.port === undefined ? undefined : Number(args.port);
+      if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) {
+        process.stderr.write(`--port must be a port number, got ${args.port}\n`);
+        return EXIT.usage;
+      }
+      return serveCommand(args.config, port);
+    }
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`llamawrapper: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = EXIT.failure;
+  },
+);

@@ -1,0 +1,75 @@
+import { resolve } from "node:path";
+import pino from "pino";
+import { formatProblems } from "../../config/format-problems.js";
+import { loadConfig } from "../../config/load.js";
+import type { GatewayConfig } from "../../config/types.js";
+import { cacheDir } from "../../llama/cache-dir.js";
+import { findOnPath, locateLlamaServer } from "../../llama/locate-llama-server.js";
+import { createGateway } from "../../main.js";
+import { EXIT, type ExitCode } from "../exit-codes.js";
+
+function needsBinary(config: GatewayConfig): boolean {
+  return Object.values(config.models).some((model) => model.launch.kind === "model");
+}
+
+/** Starts the gateway and resolves with the exit code once it has shut down. */
+export async function serveCommand(configPath: string, portOverride: number | undefined): Promise<ExitCode> {
+  const err = process.stderr;
+  const result = await loadConfig(resolve(configPath), process.env);
+  if (!result.ok) {
+    err.write(`${configPath}: invalid config\n${formatProblems(result.problems)}\n`);
+    return EXIT.invalidConfig;
+  }
+  let config = result.config;
+  if (portOverride !== undefined) config = { ...config, server: { ...config.server, port: portOverride } };
+  const binary = await locateLlamaServer(config.llamaServer.binary, cacheDir(), process.env);
+  if (binary === null && needsBinary(config)) {
+    const configured = config.llamaServer.binary;
+    err.write(
+      configured === null
+        ? "llama-server not found on PATH and not built yet: run `llamawrapper setup` (or set llamaServer.binary)\n"
+        : `llamaServer.binary: ${configured} not found or not executable\n`,
+    );
+    return EXIT.llamaServer;
+  }
+  const log = pino({ level: config.logging.level, base: null }, pino.destination({ dest: 1, sync: false }));
+  const gateway = createGateway({
+    config,
+    binary: binary ?? "llama-server",
+    env: process.env,
+    log,
+    deathSignalWrapper: process.platform === "linux" ? await findOnPath("setpriv", process.env) : null,
+  });
+  try {
+    const address = await gateway.listen();
+    log.info(
+      { host: address.address, port: address.port, binary, models: Object.keys(config.models) },
+      "listening",
+    );
+    err.write(`llamawrapper listening on http://${address.address}:${address.port}\n`);
+  } catch (error) {
+    err.write(`cannot listen on ${config.server.host}:${config.server.port}: ${(error as Error).message}\n`);
+    await gateway.shutdown();
+    return EXIT.failure;
+  }
+  return new Promise((done) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        // A second Ctrl-C: stop waiting for the drain; children still get stopped below.
+        err.write(`received ${signal} again, stopping now\n`);
+        gateway.server.closeAllConnections();
+        return;
+      }
+      stopping = true;
+      log.info({ signal }, "shutting down: draining in-flight requests");
+      void gateway.shutdown().then(() => {
+        log.info("stopped");
+        log.flush();
+        done(EXIT.ok);
+      });
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}

@@ -1,0 +1,17 @@
+export const HELP = `llamawrapper: an OpenAI-compatible gateway for llama.cpp
+
+Usage:
+  llamawrapper --config config.yaml          start the gateway (also: -config config.yaml)
+  llamawrapper serve --config FILE [--port N] the same, explicitly
+  llamawrapper check --config FILE            validate a config, print every problem with its path
+  llamawrapper setup [--cuda] [--force]       build llama-server from the pinned llama.cpp source
+  llamawrapper make-tiny-model OUT.gguf [--vocab FILE] [--seed N]
+                                              write a tiny random llama model for tests and demos
+Options:
+  -c, --config FILE   the YAML config
+  -h, --help          this text
+  -v, --version       print the version
+
+Exit codes:
+  0 ok   1 runtime failure   2 usage error   3 invalid config   4 llama-server missing or build failed
+`;

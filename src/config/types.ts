@@ -1,0 +1,62 @@
+/**
+ * The validated, resolved, frozen configuration every other part receives.
+ * Produced only by config/load.ts; durations are milliseconds, sizes bytes, paths absolute.
+ */
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+
+/** How a model's llama-server is started. */
+export type LaunchSpec =
+  /** `model:` form: the gateway builds the argv: binary -m model --host 127.0.0.1 --port P --api-key K ...args. */
+  | { readonly kind: "model"; readonly model: string; readonly args: readonly string[] }
+  /** `cmd:` form: a full argv; `${PORT}`, `${MODEL}`, `${API_KEY}` are substituted at spawn time. */
+  | { readonly kind: "cmd"; readonly cmd: readonly string[] };
+
+export interface ModelConfig {
+  readonly id: string;
+  readonly launch: LaunchSpec;
+  readonly aliases: readonly string[];
+  /** Aliases that resolve but are not listed by GET /v1/models. */
+  readonly unlistedAliases: readonly string[];
+  readonly instances: number;
+  /** Spawn → /health 200 budget. */
+  readonly startupTimeoutMs: number;
+  /** SIGTERM → SIGKILL grace. */
+  readonly stopTimeoutMs: number;
+  /** Extra environment for the child. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Shown as `owned_by` in /v1/models. */
+  readonly ownedBy: string;
+}
+
+export interface ServerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly bodyLimitBytes: number;
+  /** Absolute deadline for request headers (slowloris). */
+  readonly headersTimeoutMs: number;
+  /** How long graceful shutdown drains in-flight requests. */
+  readonly shutdownTimeoutMs: number;
+}
+
+export interface GatewayConfig {
+  /** Absolute path of the file this came from, or null when built in code. */
+  readonly source: string | null;
+  readonly server: ServerConfig;
+  /** null = auto: `llama-server` on PATH, else the binary `llamawrapper setup` built. */
+  readonly llamaServer: { readonly binary: string | null };
+  readonly scheduler: { readonly maxLoadedModels: number };
+  readonly logging: { readonly level: LogLevel };
+  /** Model used when a request names none; an id or alias. */
+  readonly defaultModel: string | null;
+  readonly models: Readonly<Record<string, ModelConfig>>;
+}
+
+/** One thing wrong with a config file, with the dotted path of the key it is about. */
+export interface ConfigProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+export type ConfigResult =
+  | { readonly ok: true; readonly config: GatewayConfig }
+  | { readonly ok: false; readonly problems: readonly ConfigProblem[] };

@@ -1,0 +1,156 @@
+/**
+ * The closed table of error codes the gateway can answer with. Every error a client sees
+ * comes from this table; docs/errors.md documents each row and a test keeps both in step.
+ * Status and type follow ../shared/RELIABILITY.md's error contract.
+ */
+export type ErrorType =
+  | "invalid_request_error"
+  | "authentication_error"
+  | "permission_error"
+  | "not_found_error"
+  | "rate_limit_error"
+  | "server_error";
+
+export interface ErrorSpec {
+  readonly status: number;
+  readonly type: ErrorType;
+  /** Whether the answer carries `Retry-After` (the condition is expected to pass). */
+  readonly retryable: boolean;
+  readonly summary: string;
+}
+
+export const ERROR_CODES = {
+  invalid_json: {
+    status: 400,
+    type: "invalid_request_error",
+    retryable: false,
+    summary: "The body is not valid JSON or not valid UTF-8.",
+  },
+  invalid_request: {
+    status: 400,
+    type: "invalid_request_error",
+    retryable: false,
+    summary: "A field has the wrong type or a required field is missing.",
+  },
+  model_required: {
+    status: 400,
+    type: "invalid_request_error",
+    retryable: false,
+    summary: "The request names no model and no defaultModel is configured.",
+  },
+  invalid_api_key: {
+    status: 401,
+    type: "authentication_error",
+    retryable: false,
+    summary: "The API key is missing or wrong.",
+  },
+  forbidden: {
+    status: 403,
+    type: "permission_error",
+    retryable: false,
+    summary: "The key may not use this model or route.",
+  },
+  not_found: { status: 404, type: "invalid_request_error", retryable: false, summary: "No such route." },
+  model_not_found: {
+    status: 404,
+    type: "invalid_request_error",
+    retryable: false,
+    summary: "No model or alias of that name is configured.",
+  },
+  method_not_allowed: {
+    status: 405,
+    type: "invalid_request_error",
+    retryable: false,
+    summary: "The route exists but not for this HTTP method.",
+  },
+  request_timeout: {
+    status: 408,
+    type: "invalid_request_error",
+    retryable: false,
+    summary: "The request headers or body did not arrive in time.",
+  },
+  body_too_large: {
+    status: 413,
+    type: "invalid_request_error",
+    retryable: false,
+    summary: "The request body is larger than the configured limit.",
+  },
+  unsupported_media_type: {
+    status: 415,
+    type: "invalid_request_error",
+    retryable: false,
+    summary: "The body is not application/json.",
+  },
+  rate_limited: {
+    status: 429,
+    type: "rate_limit_error",
+    retryable: true,
+    summary: "Too many requests or tokens for this key or address.",
+  },
+  internal_error: {
+    status: 500,
+    type: "server_error",
+    retryable: false,
+    summary: "A bug in the gateway; the message says what failed.",
+  },
+  backend_crashed: {
+    status: 502,
+    type: "server_error",
+    retryable: false,
+    summary: "llama-server died or dropped the connection before answering.",
+  },
+  backend_error: {
+    status: 502,
+    type: "server_error",
+    retryable: false,
+    summary: "llama-server answered with something the gateway could not use.",
+  },
+  model_load_failed: {
+    status: 503,
+    type: "server_error",
+    retryable: true,
+    summary: "llama-server exited or failed while loading the model; the message has its last stderr lines.",
+  },
+  model_load_timeout: {
+    status: 503,
+    type: "server_error",
+    retryable: true,
+    summary: "llama-server did not become healthy within the startup budget.",
+  },
+  model_failed: {
+    status: 503,
+    type: "server_error",
+    retryable: true,
+    summary: "The model crashed too often and is parked until an admin reset or a config reload.",
+  },
+  queue_full: {
+    status: 503,
+    type: "server_error",
+    retryable: true,
+    summary: "Too many requests are already waiting for this model.",
+  },
+  queue_timeout: {
+    status: 503,
+    type: "server_error",
+    retryable: true,
+    summary: "The request waited in the queue longer than the configured maximum.",
+  },
+  shutting_down: {
+    status: 503,
+    type: "server_error",
+    retryable: true,
+    summary: "The gateway is draining for shutdown and takes no new work.",
+  },
+  upstream_timeout: {
+    status: 504,
+    type: "server_error",
+    retryable: false,
+    summary: "llama-server sent no first byte within the per-model deadline.",
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_CODES, code);
+}

@@ -1,0 +1,154 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import { Agent } from "undici";
+import type { GatewayConfig } from "./config/types.js";
+import { createRequestHandler } from "./http/handle-request.js";
+import { Router } from "./http/router.js";
+import { routeTable } from "./http/routes/table.js";
+import { Supervisor } from "./process/supervisor.js";
+import { Catalog } from "./scheduler/catalog.js";
+import { ModelGroup } from "./scheduler/model-group.js";
+import { Scheduler } from "./scheduler/scheduler.js";
+
+/** The composition root: the only place that constructs and wires the parts. */
+export interface GatewayDeps {
+  readonly config: GatewayConfig;
+  /** The llama-server binary for `model:` entries. */
+  readonly binary: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly log: Logger;
+  /** `setpriv` when available: children get SIGKILL from the kernel if the gateway dies. */
+  readonly deathSignalWrapper: string | null;
+}
+
+export interface Gateway {
+  readonly server: Server;
+  readonly scheduler: Scheduler;
+  listen(): Promise<AddressInfo>;
+  /** Stop accepting, drain in-flight requests (up to shutdownTimeout), stop every child. */
+  shutdown(): Promise<void>;
+}
+
+const READINESS_INTERVAL_MS = 20;
+const LOG_LINES = 200;
+const QUEUE_TIMEOUT_MS = 60_000;
+/** No total limit on generations; a silent backend is cut after this (RELIABILITY.md). */
+const STREAM_IDLE_TIMEOUT_MS = 300_000;
+/** A non-streaming answer's headers come only when generation ends, so this is generous. */
+const FIRST_BYTE_TIMEOUT_MS = 600_000;
+
+function buildGroups(deps: GatewayDeps, onIdle: () => void): Map<string, ModelGroup> {
+  const groups = new Map<string, ModelGroup>();
+  for (const model of Object.values(deps.config.models)) {
+    const supervisors = Array.from(
+      { length: model.instances },
+      (_, index) =>
+        new Supervisor(
+          {
+            name: `${model.id}#${index}`,
+            modelId: model.id,
+            launch: model.launch,
+            binary: deps.binary,
+            env: model.env,
+            startupTimeoutMs: model.startupTimeoutMs,
+            stopTimeoutMs: model.stopTimeoutMs,
+            readinessIntervalMs: READINESS_INTERVAL_MS,
+            logLines: LOG_LINES,
+            deathSignalWrapper: deps.deathSignalWrapper,
+          },
+          deps.env,
+        ),
+    );
+    for (const supervisor of supervisors) {
+      supervisor.onEvent((event) => {
+        if (event.type === "crashed") {
+          deps.log.warn(
+            { instance: event.name, code: event.code, signal: event.signal, lastLines: event.lastLines },
+            "llama-server crashed",
+          );
+        } else {
+          deps.log.info({ instance: event.name, from: event.from, to: event.to }, "instance state");
+        }
+      });
+    }
+    groups.set(model.id, new ModelGroup(model, supervisors, onIdle));
+  }
+  return groups;
+}
+
+export function createGateway(deps: GatewayDeps): Gateway {
+  const { config, log } = deps;
+  // The closure runs only after construction, when `scheduler` is initialised.
+  const groups = buildGroups(deps, () => scheduler.notifyIdle());
+  const scheduler = new Scheduler(groups, {
+    limits: { maxLoadedModels: config.scheduler.maxLoadedModels },
+    queueTimeoutMs: QUEUE_TIMEOUT_MS,
+  });
+  // One connection pool per child origin, unlimited connections: a pool capped at N
+  // connections makes stream N+1 wait for a free one (DESIGN.md's undici trap).
+  const dispatcher = new Agent({
+    connections: null,
+    keepAliveTimeout: 30_000,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
+  let draining = false;
+  const router = new Router(
+    routeTable({
+      catalog: new Catalog(config),
+      scheduler,
+      dispatcher,
+      bodyLimitBytes: config.server.bodyLimitBytes,
+      headersTimeoutMs: FIRST_BYTE_TIMEOUT_MS,
+      idleTimeoutMs: STREAM_IDLE_TIMEOUT_MS,
+      createdAt: Math.floor(Date.now() / 1000),
+      isDraining: () => draining,
+    }),
+  );
+  const handle = createRequestHandler({ router, log });
+  let inFlight = 0;
+  let onDrained: (() => void) | null = null;
+  const server = createServer(
+    { headersTimeout: config.server.headersTimeoutMs, noDelay: true },
+    (req, res) => {
+      inFlight++;
+      res.once("close", () => {
+        inFlight--;
+        if (inFlight === 0) onDrained?.();
+      });
+      handle(req, res);
+    },
+  );
+
+  return {
+    server,
+    scheduler,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(config.server.port, config.server.host, () => {
+          server.off("error", reject);
+          resolve(server.address() as AddressInfo);
+        });
+      }),
+    shutdown: async () => {
+      draining = true;
+      scheduler.close();
+      server.close();
+      server.closeIdleConnections();
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, config.server.shutdownTimeoutMs);
+          onDrained = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      server.closeAllConnections();
+      await scheduler.stopAll();
+      await dispatcher.destroy();
+    },
+  };
+}

@@ -1,0 +1,48 @@
+import type { LaunchSpec } from "../config/types.js";
+
+export interface LaunchInput {
+  readonly launch: LaunchSpec;
+  /** The llama-server binary, used by the `model:` form. */
+  readonly binary: string;
+  readonly port: number;
+  readonly apiKey: string;
+  /** The model's id, for `${MODEL}` in the `cmd:` form. */
+  readonly modelId: string;
+  /** Wrap the command so the kernel kills it when the gateway dies (`setpriv --pdeathsig KILL`). */
+  readonly deathSignalWrapper: string | null;
+}
+
+export interface Launch {
+  readonly command: string;
+  readonly args: readonly string[];
+}
+
+const PLACEHOLDERS = /\$\{(PORT|MODEL|API_KEY)\}/g;
+
+/**
+ * The argv for one child, never a shell string. Children bind loopback only; the per-instance
+ * key travels in LLAMA_API_KEY (llama-server reads it from the environment), so it does not show
+ * in `ps`. The `cmd:` form gets `${PORT}`, `${MODEL}`, `${API_KEY}` substituted.
+ */
+export function buildLaunch(input: LaunchInput): Launch {
+  let argv: string[];
+  if (input.launch.kind === "model") {
+    // --alias: responses name the model by its id, not by its file path on this machine.
+    argv = [input.binary, "-m", input.launch.model, "--alias", input.modelId];
+    argv.push("--host", "127.0.0.1", "--port", String(input.port));
+    argv.push(...input.launch.args);
+  } else {
+    const values: Record<string, string> = {
+      PORT: String(input.port),
+      MODEL: input.modelId,
+      API_KEY: input.apiKey,
+    };
+    argv = input.launch.cmd.map((part) =>
+      part.replace(PLACEHOLDERS, (_, name: string) => values[name] ?? ""),
+    );
+  }
+  const [command, ...args] = argv;
+  if (command === undefined) throw new Error("empty command");
+  if (input.deathSignalWrapper === null) return { command, args };
+  return { command: input.deathSignalWrapper, args: ["--pdeathsig", "KILL", "--", command, ...args] };
+}
