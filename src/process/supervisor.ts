@@ -65,9 +65,13 @@ export class Supervisor {
   #startAbort: AbortController | null = null;
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(spec: ChildSpec, baseEnv: NodeJS.ProcessEnv) {
+  readonly #pickPort: () => Promise<number>;
+
+  /** `pickPort` is injectable so tests can hand out a port that is already taken. */
+  constructor(spec: ChildSpec, baseEnv: NodeJS.ProcessEnv, pickPort: () => Promise<number> = freePort) {
     this.spec = spec;
     this.#baseEnv = baseEnv;
+    this.#pickPort = pickPort;
   }
 
   onEvent(listener: (event: SupervisorEvent) => void): () => void {
@@ -185,7 +189,7 @@ export class Supervisor {
   }
 
   async #spawn(): Promise<RunningChild> {
-    const port = await freePort();
+    const port = await this.#pickPort();
     const apiKey = randomBytes(24).toString("base64url");
     const launch = buildLaunch({
       launch: this.spec.launch,

@@ -1,0 +1,48 @@
+import { accessSync, constants, statSync } from "node:fs";
+import { resolve } from "node:path";
+import type { ParsedConfig } from "./schema.js";
+import type { ConfigProblem } from "./types.js";
+
+/**
+ * Files the config names that must exist before anything is spawned: each model's GGUF file,
+ * a `cmd[0]` or `llamaServer.binary` given as a path (one with a `/`; a bare name is looked up
+ * on PATH at spawn time). Messages show the path as written; it is resolved against baseDir.
+ */
+export function fileProblems(config: ParsedConfig, baseDir: string): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const check = (path: string, shown: string, executable: boolean) => {
+    const message = fileError(shown, resolve(baseDir, shown), executable);
+    if (message !== null) problems.push({ path, message });
+  };
+  const binary = config.llamaServer.binary;
+  if (binary?.includes("/")) check("llamaServer.binary", binary, true);
+  for (const [id, model] of Object.entries(config.models)) {
+    if (model.model !== undefined) check(`models.${id}.model`, model.model, false);
+    const program = model.cmd?.[0];
+    if (program?.includes("/")) check(`models.${id}.cmd.0`, program, true);
+  }
+  return problems;
+}
+
+function fileError(shown: string, absolute: string, executable: boolean): string | null {
+  let isFile: boolean;
+  try {
+    const stat = statSync(absolute, { throwIfNoEntry: false });
+    if (stat === undefined) return `file not found: ${shown}`;
+    isFile = stat.isFile();
+  } catch (error) {
+    return `cannot read ${shown}: ${errorCode(error)}`;
+  }
+  if (!isFile) return `not a file: ${shown}`;
+  try {
+    accessSync(absolute, executable ? constants.X_OK : constants.R_OK);
+  } catch (error) {
+    return `${executable ? "not executable" : "not readable"}: ${shown} (${errorCode(error)})`;
+  }
+  return null;
+}
+
+function errorCode(error: unknown): string {
+  if (error instanceof Error && "code" in error && typeof error.code === "string") return error.code;
+  return String(error);
+}

@@ -1,0 +1,187 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these tests feed literal ${env:…} and ${PORT} placeholders.
+import assert from "node:assert/strict";
+import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { formatProblems } from "./format-problems.js";
+import { loadConfig, parseConfig } from "./load.js";
+import type { ConfigResult, GatewayConfig } from "./types.js";
+
+const options = { baseDir: "/srv/llw", env: {}, source: null, checkFiles: false } as const;
+
+function configOf(result: ConfigResult): GatewayConfig {
+  if (!result.ok) assert.fail(`expected a valid config, got:\n${formatProblems(result.problems)}`);
+  return result.config;
+}
+
+function problemsOf(result: ConfigResult): string {
+  if (result.ok) assert.fail("expected problems, got a valid config");
+  return formatProblems(result.problems);
+}
+
+test("a minimal config gets every default", () => {
+  const config = configOf(parseConfig("models:\n  qwen:\n    model: qwen.gguf\n", options));
+  assert.deepEqual(config, {
+    source: null,
+    server: {
+      host: "127.0.0.1",
+      port: 8080,
+      bodyLimitBytes: 10 * 1024 * 1024,
+      headersTimeoutMs: 20_000,
+      shutdownTimeoutMs: 30_000,
+    },
+    llamaServer: { binary: null },
+    scheduler: { maxLoadedModels: 2 },
+    logging: { level: "info" },
+    defaultModel: null,
+    models: {
+      qwen: {
+        id: "qwen",
+        launch: { kind: "model", model: "/srv/llw/qwen.gguf", args: [] },
+        aliases: [],
+        unlistedAliases: [],
+        instances: 1,
+        startupTimeoutMs: 120_000,
+        stopTimeoutMs: 10_000,
+        env: {},
+        ownedBy: "llamawrapper",
+      },
+    },
+  });
+});
+
+test("given values are converted: durations to ms, sizes to bytes, numbers in argv and env to strings", () => {
+  const text = `
+server: { host: 0.0.0.0, port: 0, bodyLimit: 1GB, headersTimeout: 1500, shutdownTimeout: 1m30s }
+scheduler: { maxLoadedModels: 5 }
+logging: { level: debug }
+defaultModel: mini
+models:
+  qwen:
+    model: /abs/qwen.gguf
+    args: ["-c", 4096]
+    aliases: [mini]
+    instances: 3
+    startupTimeout: 3m
+    stopTimeout: 0
+    env: { CUDA_VISIBLE_DEVICES: 0, FLAG: true }
+    ownedBy: me
+`;
+  const config = configOf(parseConfig(text, options));
+  assert.deepEqual(config.server, {
+    host: "0.0.0.0",
+    port: 0,
+    bodyLimitBytes: 1_000_000_000,
+    headersTimeoutMs: 1500,
+    shutdownTimeoutMs: 90_000,
+  });
+  assert.equal(config.scheduler.maxLoadedModels, 5);
+  assert.equal(config.logging.level, "debug");
+  assert.equal(config.defaultModel, "mini");
+  const qwen = config.models.qwen;
+  assert.deepEqual(qwen?.launch, { kind: "model", model: "/abs/qwen.gguf", args: ["-c", "4096"] });
+  assert.deepEqual(qwen?.env, { CUDA_VISIBLE_DEVICES: "0", FLAG: "true" });
+  assert.equal(qwen?.instances, 3);
+  assert.equal(qwen?.startupTimeoutMs, 180_000);
+  assert.equal(qwen?.stopTimeoutMs, 0);
+  assert.equal(qwen?.ownedBy, "me");
+});
+
+test("the resolved config is deeply frozen", () => {
+  const text = "models:\n  a:\n    model: a.gguf\n    args: [-c, '1']\n    aliases: [b]\n    env: { X: y }\n";
+  const config = configOf(parseConfig(text, options));
+  const a = config.models.a;
+  assert.ok(a);
+  for (const value of [
+    config,
+    config.server,
+    config.llamaServer,
+    config.models,
+    a,
+    a.launch,
+    a.aliases,
+    a.env,
+  ]) {
+    assert.ok(Object.isFrozen(value));
+  }
+  assert.ok(a.launch.kind === "model" && Object.isFrozen(a.launch.args));
+  assert.throws(() => {
+    (config.server as { port: number }).port = 1;
+  }, TypeError);
+  assert.throws(() => {
+    (a.aliases as string[]).push("c");
+  }, TypeError);
+});
+
+test("YAML syntax errors and duplicate keys are problems with line:col", () => {
+  assert.match(problemsOf(parseConfig("models:\n  a: [1,\n b: 2\n", options)), /^\d+:\d+: /);
+  assert.equal(
+    problemsOf(parseConfig("models:\n  a:\n    model: x.gguf\n    model: y.gguf\n", options)),
+    "4:5: Map keys must be unique",
+  );
+});
+
+test("__proto__ keys are rejected wherever they are, instead of silently vanishing", () => {
+  const text = "models:\n  __proto__: { model: p.gguf }\n  a: { model: a.gguf, env: { __proto__: x } }\n";
+  assert.equal(
+    problemsOf(parseConfig(text, options)),
+    [
+      "models.__proto__: __proto__ is not allowed as a key",
+      "models.a.env.__proto__: __proto__ is not allowed as a key",
+    ].join("\n"),
+  );
+});
+
+test("an empty file or a non-mapping is a problem, not a crash", () => {
+  assert.match(problemsOf(parseConfig("", options)), /config is empty/);
+  assert.match(problemsOf(parseConfig("# just a comment\n", options)), /config is empty/);
+  assert.match(problemsOf(parseConfig("- a\n- b\n", options)), /expected object, received array/);
+});
+
+test("environment references are substituted before validation, and a missing one is reported once", () => {
+  const text = "models:\n  qwen:\n    model: ${env:MODELS}/q.gguf\n    startupTimeout: ${env:T:-90s}\n";
+  const config = configOf(parseConfig(text, { ...options, env: { MODELS: "/data" } }));
+  const qwen = config.models.qwen;
+  assert.deepEqual(qwen?.launch, { kind: "model", model: "/data/q.gguf", args: [] });
+  assert.equal(qwen?.startupTimeoutMs, 90_000);
+
+  // Unset T would also be an invalid duration; only the cause is reported.
+  const missing = "models:\n  qwen:\n    model: q.gguf\n    startupTimeout: ${env:T}\n";
+  assert.equal(
+    problemsOf(parseConfig(missing, options)),
+    "models.qwen.startupTimeout: environment variable T is not set",
+  );
+});
+
+test("loadConfig reads the file and resolves paths against its folder", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "llw-config-"));
+  writeFileSync(join(dir, "tiny.gguf"), "GGUF");
+  const path = join(dir, "config.yaml");
+  writeFileSync(path, "models:\n  tiny:\n    model: ./tiny.gguf\n");
+  const config = configOf(await loadConfig(path, {}));
+  assert.equal(config.source, path);
+  assert.deepEqual(config.models.tiny?.launch, { kind: "model", model: join(dir, "tiny.gguf"), args: [] });
+});
+
+test("loadConfig checks files by default", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "llw-config-"));
+  const path = join(dir, "config.yaml");
+  writeFileSync(path, "models:\n  tiny:\n    model: ./missing.gguf\n");
+  assert.equal(problemsOf(await loadConfig(path, {})), "models.tiny.model: file not found: ./missing.gguf");
+});
+
+test("an unreadable config file is one problem with path ''", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "llw-config-"));
+  const result = await loadConfig(join(dir, "nope.yaml"), {});
+  assert.equal(result.ok, false);
+  if (result.ok) return;
+  assert.equal(result.problems.length, 1);
+  assert.equal(result.problems[0]?.path, "");
+  assert.match(result.problems[0]?.message ?? "", /^cannot read config file .*nope\.yaml: .*ENOENT/);
+  const unreadable = join(dir, "secret.yaml");
+  writeFileSync(unreadable, "models: {}\n");
+  chmodSync(unreadable, 0o000);
+  // root reads anything; the check only means something for other users.
+  if (process.getuid?.() !== 0) assert.match(problemsOf(await loadConfig(unreadable, {})), /EACCES/);
+});

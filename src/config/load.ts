@@ -1,0 +1,70 @@
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { deepFreeze } from "./deep-freeze.js";
+import { type Env, substituteEnv } from "./env-subst.js";
+import { fileProblems } from "./file-checks.js";
+import { nameProblems } from "./name-checks.js";
+import { resolveConfig } from "./resolve.js";
+import { configSchema } from "./schema.js";
+import type { ConfigProblem, ConfigResult } from "./types.js";
+import { parseYaml } from "./yaml-parse.js";
+import { problemsFromZod } from "./zod-problems.js";
+
+export interface ParseConfigOptions {
+  /** Folder relative paths in the file are resolved against (the config file's folder). */
+  readonly baseDir: string;
+  /** Where `${env:NAME}` is looked up; pass process.env in production, a literal in tests. */
+  readonly env: Env;
+  /** Path of the file the text came from, or null; becomes GatewayConfig.source (absolute). */
+  readonly source: string | null;
+  /** Whether model files and binaries must exist; false for `check --no-files` and for tests. Default true. */
+  readonly checkFiles?: boolean;
+}
+
+/**
+ * YAML → env substitution → schema → names and files → resolved, deeply frozen config.
+ * Every problem of a stage is reported, not just the first. The name and file checks need a
+ * schema-valid config, so they run once the shape is right.
+ */
+export function parseConfig(text: string, options: ParseConfigOptions): ConfigResult {
+  const yaml = parseYaml(text);
+  if (yaml.problems.length > 0) return fail(yaml.problems);
+  if (yaml.value === null || yaml.value === undefined) {
+    return fail([{ path: "", message: "the config is empty; it needs at least a models section" }]);
+  }
+
+  const substituted = substituteEnv(yaml.value, options.env);
+  const schema = configSchema();
+  const parsed = schema.safeParse(substituted.value);
+  // A value still holding an unset ${env:X} fails the schema too; the env problem says why.
+  const envPaths = new Set(substituted.problems.map((problem) => problem.path));
+  const schemaProblems = parsed.success ? [] : problemsFromZod(parsed.error.issues, schema);
+  const shapeProblems = [...substituted.problems, ...schemaProblems.filter((p) => !envPaths.has(p.path))];
+  if (!parsed.success || shapeProblems.length > 0) return fail(shapeProblems);
+
+  const baseDir = resolve(options.baseDir);
+  const checkProblems = [
+    ...nameProblems(parsed.data),
+    ...(options.checkFiles === false ? [] : fileProblems(parsed.data, baseDir)),
+  ];
+  if (checkProblems.length > 0) return fail(checkProblems);
+
+  return { ok: true, config: deepFreeze(resolveConfig(parsed.data, baseDir, options.source)) };
+}
+
+/** Reads and parses a config file; relative paths in it are relative to the file's folder. */
+export async function loadConfig(path: string, env: Env = process.env): Promise<ConfigResult> {
+  const absolute = resolve(path);
+  let text: string;
+  try {
+    text = await readFile(absolute, "utf8");
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return fail([{ path: "", message: `cannot read config file ${path}: ${reason}` }]);
+  }
+  return parseConfig(text, { baseDir: dirname(absolute), env, source: absolute });
+}
+
+function fail(problems: readonly ConfigProblem[]): ConfigResult {
+  return { ok: false, problems: deepFreeze([...problems]) };
+}

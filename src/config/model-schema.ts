@@ -1,0 +1,133 @@
+import { z } from "zod";
+import { MODEL_NAME_PATTERN, modelNameError } from "./model-name.js";
+import { durationSchema } from "./unit-schemas.js";
+
+/** Filled by the spawner with each instance's port; a `cmd` without it cannot be reached. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a literal placeholder, not a template.
+const PORT_PLACEHOLDER = "${PORT}";
+
+const CMD_DESCRIPTION =
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: placeholders the spawner fills, not a template.
+  "Full argv instead of model+args; must contain ${PORT}. ${MODEL} and ${API_KEY} are also filled at spawn time.";
+
+/** Arguments the gateway itself passes in the `model:` form; a second copy in `args` would fight it. */
+const GATEWAY_OWNED_ARGS = ["-m", "--model", "--host", "--port", "--api-key", "--api-key-file"];
+
+/** A model id or alias (see model-name.ts); the pattern is for editors, modelNameError for messages. */
+export function modelNameSchema(description: string) {
+  return z
+    .string()
+    .superRefine((name, ctx) => {
+      const error = modelNameError(name);
+      if (error !== null) ctx.addIssue({ code: "custom", message: `invalid name: ${error}` });
+    })
+    .meta({ description, pattern: MODEL_NAME_PATTERN });
+}
+
+/** YAML reads `-c 4096` as a number; the child's argv wants strings, so numbers are converted. */
+function argumentSchema() {
+  return z
+    .union([z.string(), z.number()])
+    .transform(String)
+    .describe("One argument; numbers are converted to strings.");
+}
+
+/**
+ * One entry under `models:`. Fields whose values are converted use `prefault`, not `default`:
+ * zod keeps a transforming schema's default out of the input-side JSON schema.
+ */
+export function modelSchema() {
+  return z
+    .strictObject({
+      model: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          "Path of the GGUF file, relative to the config file's folder. Set exactly one of model and cmd.",
+        ),
+      cmd: z
+        .array(argumentSchema())
+        .min(1)
+        .optional()
+        .meta({ description: CMD_DESCRIPTION, contains: { type: "string", pattern: "\\$\\{PORT\\}" } }),
+      args: z
+        .array(argumentSchema())
+        .prefault([])
+        .describe('Extra llama-server arguments for the model form, e.g. ["-c", "4096", "-ngl", "99"].'),
+      aliases: z
+        .array(modelNameSchema("An alias, listed by GET /v1/models."))
+        .default([])
+        .describe("Other names that resolve to this model and are listed by GET /v1/models."),
+      unlistedAliases: z
+        .array(modelNameSchema("An alias that resolves but is not listed."))
+        .default([])
+        .describe("Other names that resolve to this model but are not listed by GET /v1/models."),
+      instances: z
+        .number()
+        .int()
+        .min(1)
+        .max(64)
+        .default(1)
+        .describe("How many llama-server processes serve this model (1..64)."),
+      startupTimeout: durationSchema("120s", "How long a start may take until /health answers 200.", 1),
+      stopTimeout: durationSchema("10s", "Grace between SIGTERM and SIGKILL when stopping."),
+      env: z
+        .record(
+          z.string().regex(/^[^=\0]+$/, "an environment variable name must not be empty or contain = or NUL"),
+          z
+            .union([z.string(), z.number(), z.boolean()])
+            .transform(String)
+            .describe("The value; numbers and booleans are converted to strings."),
+        )
+        .prefault({})
+        .describe("Extra environment variables for the child, e.g. CUDA_VISIBLE_DEVICES."),
+      ownedBy: z.string().min(1).default("llamawrapper").describe("Shown as owned_by in GET /v1/models."),
+    })
+    .superRefine((model, ctx) => {
+      for (const issue of launchIssues(model)) ctx.addIssue({ code: "custom", ...issue });
+    })
+    .meta({
+      description: "One model: a GGUF file (model + args) or a full command (cmd).",
+      // For editors only: launchIssues is what enforces this at load time.
+      oneOf: [{ required: ["model"] }, { required: ["cmd"] }],
+    });
+}
+
+interface LaunchFields {
+  readonly model?: string | undefined;
+  readonly cmd?: readonly string[] | undefined;
+  readonly args: readonly string[];
+}
+
+/** The rules that tie model, cmd and args together; each issue is relative to the model. */
+function launchIssues(model: LaunchFields): { path: (string | number)[]; message: string }[] {
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  if (model.model === undefined && model.cmd === undefined) {
+    issues.push({ path: [], message: "set exactly one of model (a GGUF file) or cmd (a full argv)" });
+  }
+  if (model.model !== undefined && model.cmd !== undefined) {
+    issues.push({ path: ["cmd"], message: "set either model or cmd, not both" });
+  }
+  if (model.cmd !== undefined && !model.cmd.some((arg) => arg.includes(PORT_PLACEHOLDER))) {
+    issues.push({
+      path: ["cmd"],
+      message: `must contain ${PORT_PLACEHOLDER}: the gateway picks each instance's port and has no other way to tell the child`,
+    });
+  }
+  if (model.cmd !== undefined && model.args.length > 0) {
+    issues.push({ path: ["args"], message: "args only applies with model; put the arguments into cmd" });
+  }
+  if (model.model !== undefined) {
+    model.args.forEach((arg, i) => {
+      const flag = arg.split("=")[0] ?? arg;
+      if (GATEWAY_OWNED_ARGS.includes(flag)) {
+        issues.push({
+          path: ["args", i],
+          message: `${flag} is set by the gateway; use cmd for full control`,
+        });
+      }
+    });
+  }
+  return issues;
+}

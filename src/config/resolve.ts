@@ -1,0 +1,49 @@
+import { isAbsolute, resolve } from "node:path";
+import type { ParsedConfig } from "./schema.js";
+import type { GatewayConfig, LaunchSpec, ModelConfig } from "./types.js";
+
+/**
+ * Builds the GatewayConfig from a schema-valid, checked config. Paths become absolute against
+ * the config file's folder, so nothing later depends on the process's working directory. A
+ * program name without `/` is left as is: it is looked up on PATH when spawned.
+ */
+export function resolveConfig(parsed: ParsedConfig, baseDir: string, source: string | null): GatewayConfig {
+  const models: Record<string, ModelConfig> = {};
+  for (const [id, model] of Object.entries(parsed.models)) {
+    const launch: LaunchSpec =
+      model.cmd === undefined
+        ? { kind: "model", model: resolve(baseDir, model.model ?? ""), args: model.args }
+        : { kind: "cmd", cmd: model.cmd.map((arg, i) => (i === 0 ? resolveProgram(arg, baseDir) : arg)) };
+    models[id] = {
+      id,
+      launch,
+      aliases: model.aliases,
+      unlistedAliases: model.unlistedAliases,
+      instances: model.instances,
+      startupTimeoutMs: model.startupTimeout,
+      stopTimeoutMs: model.stopTimeout,
+      env: model.env,
+      ownedBy: model.ownedBy,
+    };
+  }
+  const binary = parsed.llamaServer.binary;
+  return {
+    source: source === null || isAbsolute(source) ? source : resolve(source),
+    server: {
+      host: parsed.server.host,
+      port: parsed.server.port,
+      bodyLimitBytes: parsed.server.bodyLimit,
+      headersTimeoutMs: parsed.server.headersTimeout,
+      shutdownTimeoutMs: parsed.server.shutdownTimeout,
+    },
+    llamaServer: { binary: binary === null ? null : resolveProgram(binary, baseDir) },
+    scheduler: { maxLoadedModels: parsed.scheduler.maxLoadedModels },
+    logging: { level: parsed.logging.level },
+    defaultModel: parsed.defaultModel,
+    models,
+  };
+}
+
+function resolveProgram(program: string, baseDir: string): string {
+  return program.includes("/") ? resolve(baseDir, program) : program;
+}

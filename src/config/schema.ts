@@ -1,0 +1,110 @@
+import { z } from "zod";
+import { modelNameSchema, modelSchema } from "./model-schema.js";
+import type { LogLevel } from "./types.js";
+import { durationSchema, sizeSchema } from "./unit-schemas.js";
+
+/** `satisfies` both ways: adding a level to LogLevel without listing it here fails to compile. */
+const LOG_LEVELS = {
+  trace: "trace",
+  debug: "debug",
+  info: "info",
+  warn: "warn",
+  error: "error",
+  fatal: "fatal",
+  silent: "silent",
+} as const satisfies { [K in LogLevel]: K };
+
+/**
+ * The YAML file as users write it. Parsing it turns durations into milliseconds and sizes into
+ * bytes and fills defaults; load.ts then checks names and files and builds the GatewayConfig.
+ * Functions, not module constants: `.describe`/`.meta` write to zod's global registry, and
+ * importing a module should not. Every field has a description: it becomes config.schema.json.
+ */
+export function configSchema() {
+  return z
+    .strictObject({
+      server: serverSchema(),
+      llamaServer: z
+        .strictObject({
+          binary: z
+            .string()
+            .min(1)
+            .nullable()
+            .default(null)
+            .describe(
+              "llama-server for model entries; null = llama-server on PATH, else the one `llamawrapper setup` built. A path with / is relative to the config file.",
+            ),
+        })
+        .prefault({})
+        .describe("The llama.cpp server binary."),
+      scheduler: z
+        .strictObject({
+          maxLoadedModels: z
+            .number()
+            .int()
+            .min(1)
+            .default(2)
+            .describe(
+              "How many models may be loaded at once; the least recently used is unloaded to make room.",
+            ),
+        })
+        .prefault({})
+        .describe("Which models stay loaded."),
+      logging: z
+        .strictObject({
+          level: z.enum(LOG_LEVELS).default("info").describe("Lowest level written to the log."),
+        })
+        .prefault({})
+        .describe("Logging."),
+      defaultModel: z
+        .string()
+        .min(1)
+        .nullable()
+        .default(null)
+        .describe("Model (id or alias) used when a request names none."),
+      models: z
+        .record(
+          modelNameSchema("Model id: 1..128 of A-Z a-z 0-9 . _ : / -, not starting with . or /."),
+          modelSchema(),
+          {
+            error: (issue) =>
+              issue.input === undefined ? "required: configure at least one model" : undefined,
+          },
+        )
+        .refine((models) => Object.keys(models).length > 0, "configure at least one model")
+        .meta({ description: "The models, by id.", minProperties: 1 }),
+    })
+    .describe("LlamaWrapper Gateway configuration.");
+}
+
+function serverSchema() {
+  return z
+    .strictObject({
+      host: z
+        .string()
+        .min(1)
+        .default("127.0.0.1")
+        .describe("Address to listen on. 0.0.0.0 exposes the gateway to the network."),
+      port: z
+        .number()
+        .int()
+        .min(0)
+        .max(65535)
+        .default(8080)
+        .describe("TCP port to listen on; 0 picks a free one."),
+      bodyLimit: sizeSchema("10MiB", "Largest accepted request body."),
+      headersTimeout: durationSchema(
+        "20s",
+        "Deadline for a client to send its request headers (slowloris guard).",
+        1,
+      ),
+      shutdownTimeout: durationSchema("30s", "How long a graceful shutdown lets in-flight requests finish."),
+    })
+    .prefault({})
+    .describe("The gateway's own HTTP server.");
+}
+
+/** The file as written (what config.schema.json describes). */
+export type RawConfig = z.input<ReturnType<typeof configSchema>>;
+/** After the schema: defaults filled, durations in ms, sizes in bytes; paths still as written. */
+export type ParsedConfig = z.output<ReturnType<typeof configSchema>>;

@@ -1,0 +1,67 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { waitFor } from "./deadline.js";
+
+const BIN = new URL("../../src/cli/bin.ts", import.meta.url).pathname;
+/** The repo root: `--import tsx` resolves tsx from the working directory. */
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+export interface RunningGateway {
+  readonly url: string;
+  readonly process: ChildProcess;
+  readonly dir: string;
+  /** Everything the gateway wrote so far (stdout JSON log lines and stderr). */
+  output(): string;
+  /** SIGTERM and wait for exit; SIGKILL after `graceMs`. Resolves with the exit code. */
+  stop(graceMs?: number): Promise<number | null>;
+}
+
+/**
+ * Starts the real gateway CLI (through tsx) on a free port with `config` written as YAML into a
+ * fresh temp dir, and resolves once it listens. Port 0: the gateway prints its real address.
+ */
+export async function startGateway(
+  config: Record<string, unknown>,
+  options: { env?: NodeJS.ProcessEnv; dir?: string } = {},
+): Promise<RunningGateway> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), "llamawrapper-test-"));
+  const server = { host: "127.0.0.1", port: 0, ...((config.server as object | undefined) ?? {}) };
+  writeFileSync(join(dir, "config.yaml"), stringify({ ...config, server }));
+  const child = spawn(process.execPath, ["--import", "tsx", BIN, "--config", join(dir, "config.yaml")], {
+    cwd: ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    output += chunk.toString("utf8");
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    output += chunk.toString("utf8");
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const url = await waitFor(
+    "the gateway to listen",
+    () => {
+      if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}:\n${output}`);
+      return /listening on (http:\/\/[\d.]+:\d+)/.exec(output)?.[1];
+    },
+    20_000,
+  );
+  return {
+    url,
+    process: child,
+    dir,
+    output: () => output,
+    stop: async (graceMs = 15_000) => {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
