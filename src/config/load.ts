@@ -23,8 +23,8 @@ export interface ParseConfigOptions {
 
 /**
  * YAML → env substitution → schema → names and files → resolved, deeply frozen config.
- * Every problem of a stage is reported, not just the first. The name and file checks need a
- * schema-valid config, so they run once the shape is right.
+ * Every problem is reported, not just the first. The name checks need a schema-valid config,
+ * so they run once the shape is right; the file checks also run on a misshapen one.
  */
 export function parseConfig(text: string, options: ParseConfigOptions): ConfigResult {
   const yaml = parseYaml(text);
@@ -40,7 +40,12 @@ export function parseConfig(text: string, options: ParseConfigOptions): ConfigRe
   const envPaths = new Set(substituted.problems.map((problem) => problem.path));
   const schemaProblems = parsed.success ? [] : problemsFromZod(parsed.error.issues, schema);
   const shapeProblems = [...substituted.problems, ...schemaProblems.filter((p) => !envPaths.has(p.path))];
-  if (!parsed.success || shapeProblems.length > 0) return fail(shapeProblems);
+  if (!parsed.success || shapeProblems.length > 0) {
+    // Missing files are reported in the same round as the shape mistakes.
+    const seen = new Set(shapeProblems.map((problem) => problem.path));
+    const files = options.checkFiles === false ? [] : fileProblems(substituted.value, resolve(options.baseDir));
+    return fail([...shapeProblems, ...files.filter((problem) => !seen.has(problem.path))]);
+  }
 
   const baseDir = resolve(options.baseDir);
   const checkProblems = [
