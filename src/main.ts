@@ -6,6 +6,7 @@ import type { GatewayConfig } from "./config/types.js";
 import { createRequestHandler } from "./http/handle-request.js";
 import { Router } from "./http/router.js";
 import { routeTable } from "./http/routes/table.js";
+import { DEFAULT_RESTART_POLICY } from "./process/crash-history.js";
 import { Supervisor } from "./process/supervisor.js";
 import { Catalog } from "./scheduler/catalog.js";
 import { ModelGroup } from "./scheduler/model-group.js";
@@ -31,6 +32,8 @@ export interface Gateway {
 }
 
 const READINESS_INTERVAL_MS = 20;
+/** After ready: every 10 s, 2 s timeout, 3 misses → restart (RELIABILITY.md defaults). */
+const LIVENESS = { intervalMs: 10_000, timeoutMs: 2_000, failures: 3 };
 const LOG_LINES = 200;
 const QUEUE_TIMEOUT_MS = 60_000;
 /** No total limit on generations; a silent backend is cut after this (RELIABILITY.md). */
@@ -56,6 +59,8 @@ function buildGroups(deps: GatewayDeps, onIdle: () => void): Map<string, ModelGr
             readinessIntervalMs: READINESS_INTERVAL_MS,
             logLines: LOG_LINES,
             deathSignalWrapper: deps.deathSignalWrapper,
+            restart: DEFAULT_RESTART_POLICY,
+            liveness: LIVENESS,
           },
           deps.env,
         ),
@@ -64,8 +69,15 @@ function buildGroups(deps: GatewayDeps, onIdle: () => void): Map<string, ModelGr
       supervisor.onEvent((event) => {
         if (event.type === "crashed") {
           deps.log.warn(
-            { instance: event.name, code: event.code, signal: event.signal, lastLines: event.lastLines },
-            "llama-server crashed",
+            {
+              instance: event.name,
+              reason: event.reason,
+              restartInMs: event.restartInMs,
+              lastLines: event.lastLines,
+            },
+            event.restartInMs === null
+              ? "llama-server crashed too often: model parked as failed"
+              : "llama-server crashed",
           );
         } else {
           deps.log.info({ instance: event.name, from: event.from, to: event.to }, "instance state");

@@ -9,7 +9,9 @@ import type { ConfigProblem } from "./types.js";
  */
 interface FileView {
   readonly llamaServer?: { readonly binary?: unknown } | null;
-  readonly models?: Readonly<Record<string, { readonly model?: unknown; readonly cmd?: unknown } | null>> | null;
+  readonly models?: Readonly<
+    Record<string, { readonly model?: unknown; readonly cmd?: unknown } | null>
+  > | null;
 }
 
 function asView(tree: unknown): FileView {

@@ -43,7 +43,8 @@ export function parseConfig(text: string, options: ParseConfigOptions): ConfigRe
   if (!parsed.success || shapeProblems.length > 0) {
     // Missing files are reported in the same round as the shape mistakes.
     const seen = new Set(shapeProblems.map((problem) => problem.path));
-    const files = options.checkFiles === false ? [] : fileProblems(substituted.value, resolve(options.baseDir));
+    const files =
+      options.checkFiles === false ? [] : fileProblems(substituted.value, resolve(options.baseDir));
     return fail([...shapeProblems, ...files.filter((problem) => !seen.has(problem.path))]);
   }
 

@@ -15,8 +15,13 @@ function docRows(): Map<string, DocRow> {
   const text = readFileSync(new URL("../../docs/errors.md", import.meta.url), "utf8");
   const rows = new Map<string, DocRow>();
   for (const line of text.split("\n")) {
-    const match = /^\| `([a-z_]+)` \| (\d{3}) \| ([a-z_]+) \| ?(retry)? ?\|/.exec(line);
-    if (match) rows.set(match[1] as string, { status: Number(match[2]), type: match[3] as string, retryable: !!match[4] });
+    const match = /^\|\s*`([a-z_]+)`\s*\|\s*(\d{3})\s*\|\s*([a-z_]+)\s*\|\s*(retry)?\s*\|/.exec(line);
+    if (match)
+      rows.set(match[1] as string, {
+        status: Number(match[2]),
+        type: match[3] as string,
+        retryable: !!match[4],
+      });
   }
   return rows;
 }
@@ -27,7 +32,11 @@ test("docs/errors.md lists exactly the codes of the table, with the same status,
   assert.deepEqual([...rows.keys()].sort(), [...codes].sort());
   for (const code of codes) {
     const spec = ERROR_CODES[code];
-    assert.deepEqual(rows.get(code), { status: spec.status, type: spec.type, retryable: spec.retryable }, code);
+    assert.deepEqual(
+      rows.get(code),
+      { status: spec.status, type: spec.type, retryable: spec.retryable },
+      code,
+    );
   }
 });
 
@@ -36,7 +45,12 @@ test("an error renders as OpenAI's body with its status, and Retry-After only wh
   assert.equal(notFound.status, 404);
   assert.equal(notFound.headers["retry-after"], undefined);
   assert.deepEqual(JSON.parse(notFound.body), {
-    error: { message: "no such model", type: "invalid_request_error", param: "model", code: "model_not_found" },
+    error: {
+      message: "no such model",
+      type: "invalid_request_error",
+      param: "model",
+      code: "model_not_found",
+    },
   });
   const full = renderError(new GatewayError("queue_full", "too many waiting", { retryAfterSeconds: 2.5 }));
   assert.equal(full.status, 503);

@@ -1,11 +1,20 @@
 import { randomBytes } from "node:crypto";
 import type { LaunchSpec } from "../config/types.js";
 import { GatewayError } from "../errors/gateway-error.js";
+import { decideRestart, type RestartPolicy, recentCrashes } from "./crash-history.js";
 import { freePort } from "./free-port.js";
 import { buildLaunch } from "./launch.js";
-import { RunningChild } from "./running-child.js";
+import { watchLiveness } from "./liveness.js";
+import { type ReadyOutcome, RunningChild } from "./running-child.js";
+import { abortable, delay } from "./waits.js";
 
-export type ChildState = "stopped" | "starting" | "ready" | "stopping";
+export type ChildState = "stopped" | "starting" | "ready" | "stopping" | "failed";
+
+export interface LivenessSpec {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly failures: number;
+}
 
 export interface ChildSpec {
   /** e.g. `qwen#0`: model id and instance index, for logs and events. */
@@ -20,6 +29,8 @@ export interface ChildSpec {
   readonly readinessIntervalMs: number;
   readonly logLines: number;
   readonly deathSignalWrapper: string | null;
+  readonly restart: RestartPolicy;
+  readonly liveness: LivenessSpec;
 }
 
 /** Where a ready child listens and the key that it alone accepts. */
@@ -33,9 +44,10 @@ export type SupervisorEvent =
   | {
       readonly type: "crashed";
       readonly name: string;
-      readonly code: number | null;
-      readonly signal: string | null;
+      readonly reason: string;
       readonly lastLines: readonly string[];
+      /** ms until the restart, or null when the child was parked in `failed`. */
+      readonly restartInMs: number | null;
     };
 
 export interface SupervisorSnapshot {
@@ -44,28 +56,34 @@ export interface SupervisorSnapshot {
   readonly pid: number | null;
   readonly port: number | null;
   readonly readySince: number | null;
+  readonly recentCrashes: number;
+  readonly failure: string | null;
 }
 
 const PORT_ATTEMPTS = 3;
-const STDERR_LINES_IN_ERRORS = 8;
+const LINES_IN_ERRORS = 8;
 
 /**
  * One supervised llama-server. Its state changes only inside this class, one operation at a
- * time (start and stop are serialized); callers say ensureReady/stop/kill and never act on a
- * state they read. Concurrent ensureReady calls share one start.
+ * time (start and stop are serialized); callers say ensureReady/stop/kill/reset and never act
+ * on a state they read. Concurrent ensureReady calls share one start. A crash restarts the
+ * child after a back-off; a crash loop parks it in `failed` until reset().
  */
 export class Supervisor {
   readonly spec: ChildSpec;
   readonly #listeners = new Set<(event: SupervisorEvent) => void>();
   readonly #baseEnv: NodeJS.ProcessEnv;
+  readonly #pickPort: () => Promise<number>;
   #state: ChildState = "stopped";
   #child: RunningChild | null = null;
   #readySince: number | null = null;
   #starting: Promise<Endpoint> | null = null;
+  /** Aborts a start in progress or a restart waiting out its back-off. */
   #startAbort: AbortController | null = null;
   #queue: Promise<unknown> = Promise.resolve();
-
-  readonly #pickPort: () => Promise<number>;
+  #crashes: number[] = [];
+  #failure: GatewayError | null = null;
+  #stopLiveness: (() => void) | null = null;
 
   /** `pickPort` is injectable so tests can hand out a port that is already taken. */
   constructor(spec: ChildSpec, baseEnv: NodeJS.ProcessEnv, pickPort: () => Promise<number> = freePort) {
@@ -87,6 +105,8 @@ export class Supervisor {
       pid: child?.pid ?? null,
       port: child?.port ?? null,
       readySince: this.#readySince,
+      recentCrashes: this.#crashes.length,
+      failure: this.#failure?.message ?? null,
     };
   }
 
@@ -104,27 +124,42 @@ export class Supervisor {
   ensureReady(signal?: AbortSignal): Promise<Endpoint> {
     const ready = this.endpoint();
     if (ready !== null) return Promise.resolve(ready);
-    if (this.#starting === null) {
-      const start = this.#serialized(() => this.#start());
-      this.#starting = start;
-      const clear = () => {
-        if (this.#starting === start) this.#starting = null;
-      };
-      start.then(clear, clear);
-    }
+    if (this.#failure !== null) return Promise.reject(this.#failure);
+    this.#starting ??= this.#track(this.#serialized(() => this.#start()));
     return signal === undefined ? this.#starting : abortable(this.#starting, signal);
   }
 
-  /** Graceful stop: SIGTERM the group, wait stopTimeout, SIGKILL, reap. Aborts a start in progress. */
+  /** Graceful stop: SIGTERM the group, wait stopTimeout, SIGKILL, reap. Aborts a start or back-off. */
   stop(): Promise<void> {
-    this.#startAbort?.abort();
+    this.#abortStart();
     return this.#serialized(() => this.#halt((child) => child.terminate(this.spec.stopTimeoutMs)));
   }
 
   /** Forceful stop: SIGKILL the group at once, reap. */
   kill(): Promise<void> {
-    this.#startAbort?.abort();
+    this.#abortStart();
     return this.#serialized(() => this.#halt((child) => child.kill()));
+  }
+
+  /** Leave `failed` (admin reset, config reload): the crash history is forgotten. */
+  reset(): void {
+    this.#crashes = [];
+    this.#failure = null;
+    if (this.#state === "failed") this.#transition("stopped");
+  }
+
+  #abortStart(): void {
+    this.#startAbort?.abort(
+      new GatewayError("shutting_down", `model ${this.spec.modelId} was stopped while it was starting`),
+    );
+  }
+
+  #track(start: Promise<Endpoint>): Promise<Endpoint> {
+    const clear = () => {
+      if (this.#starting === start) this.#starting = null;
+    };
+    start.then(clear, clear);
+    return start;
   }
 
   #serialized<T>(operation: () => Promise<T>): Promise<T> {
@@ -146,17 +181,19 @@ export class Supervisor {
   }
 
   async #halt(stopChild: (child: RunningChild) => Promise<unknown>): Promise<void> {
+    this.#stopLiveness?.();
     const child = this.#child;
     if (child === null) return;
     this.#transition("stopping");
     await stopChild(child);
     this.#child = null;
-    this.#transition("stopped");
+    this.#transition(this.#failure === null ? "stopped" : "failed");
   }
 
   async #start(): Promise<Endpoint> {
     const ready = this.endpoint();
     if (ready !== null) return ready;
+    if (this.#failure !== null) throw this.#failure;
     const abort = new AbortController();
     this.#startAbort = abort;
     this.#transition("starting");
@@ -170,22 +207,93 @@ export class Supervisor {
           abort.signal,
         );
         if (outcome.kind === "ready") {
-          this.#watchForCrash(child);
-          this.#transition("ready");
+          this.#onReady(child);
           return { port: child.port, apiKey: child.apiKey };
         }
         await child.terminate(this.spec.stopTimeoutMs);
         this.#child = null;
         if (outcome.kind === "exited" && outcome.bindFailure && attempt < PORT_ATTEMPTS) continue;
-        throw this.#startError(outcome.kind, child);
+        throw this.#loadFailure(outcome, child);
       }
     } catch (error) {
       this.#child = null;
-      this.#transition("stopped");
-      throw error;
+      this.#transition(this.#failure === null ? "stopped" : "failed");
+      throw this.#failure ?? error;
     } finally {
       this.#startAbort = null;
     }
+  }
+
+  #onReady(child: RunningChild): void {
+    this.#transition("ready");
+    this.#stopLiveness = watchLiveness({
+      port: child.port,
+      apiKey: child.apiKey,
+      ...this.spec.liveness,
+      // A wedged child is killed; the exit then counts as a crash and restarts it.
+      onDead: (reason) => {
+        child.ring.push(`[llamawrapper] liveness: ${reason}; killing it\n`);
+        void child.kill();
+      },
+    });
+    void child.exited.then((exit) => {
+      if (this.#child !== child || this.#state !== "ready") return;
+      this.#stopLiveness?.();
+      this.#child = null;
+      const reason = `llama-server exited (${exit.signal ?? `code ${exit.code}`})`;
+      this.#crashed(reason, child.ring.tail(LINES_IN_ERRORS));
+    });
+  }
+
+  /** Records a crash and either schedules a restart after the back-off or parks in `failed`. */
+  #crashed(reason: string, lastLines: readonly string[]): void {
+    const now = Date.now();
+    this.#crashes = recentCrashes(this.#crashes, now, this.spec.restart);
+    const decision = decideRestart(this.#crashes, this.spec.restart);
+    if (decision.kind === "fail") {
+      this.#failure = new GatewayError(
+        "model_failed",
+        `model ${this.spec.modelId} crashed ${decision.crashes} times within ${this.spec.restart.windowMs / 1000}s and is parked until an admin reset or config reload; last: ${reason}${lastLines.length ? `\n${lastLines.join("\n")}` : ""}`,
+        { retryAfterSeconds: 30 },
+      );
+      this.#transition("failed");
+      this.#emit({ type: "crashed", name: this.spec.name, reason, lastLines, restartInMs: null });
+      return;
+    }
+    this.#transition("stopped");
+    this.#emit({ type: "crashed", name: this.spec.name, reason, lastLines, restartInMs: decision.delayMs });
+    const abort = new AbortController();
+    this.#startAbort = abort;
+    const restart = delay(decision.delayMs, abort.signal).then(() => this.#serialized(() => this.#start()));
+    restart.catch(() => {});
+    this.#starting = this.#track(restart);
+  }
+
+  /** A failed load counts as a crash too, so a model that cannot load ends up `failed`, fast. */
+  #loadFailure(outcome: Exclude<ReadyOutcome, { kind: "ready" }>, child: RunningChild): GatewayError {
+    const id = this.spec.modelId;
+    if (outcome.kind === "aborted")
+      return new GatewayError("shutting_down", `loading model ${id} was cancelled`);
+    const tail = child.ring.tail(LINES_IN_ERRORS).join("\n");
+    const error =
+      outcome.kind === "timeout"
+        ? new GatewayError(
+            "model_load_timeout",
+            `model ${id} did not become ready within ${this.spec.startupTimeoutMs / 1000}s`,
+          )
+        : new GatewayError(
+            "model_load_failed",
+            `model ${id}: llama-server exited while loading (${outcome.signal ?? `code ${outcome.code}`})${tail ? `; last output:\n${tail}` : ""}`,
+          );
+    this.#crashes = recentCrashes(this.#crashes, Date.now(), this.spec.restart);
+    if (decideRestart(this.#crashes, this.spec.restart).kind === "fail") {
+      this.#failure = new GatewayError(
+        "model_failed",
+        `model ${id} failed to load ${this.#crashes.length} times and is parked until an admin reset or config reload; last: ${error.message}`,
+        { retryAfterSeconds: 30 },
+      );
+    }
+    return error;
   }
 
   async #spawn(): Promise<RunningChild> {
@@ -216,53 +324,4 @@ export class Supervisor {
       );
     }
   }
-
-  #startError(kind: "exited" | "timeout" | "aborted", child: RunningChild): GatewayError {
-    const id = this.spec.modelId;
-    const tail = child.ring.tail(STDERR_LINES_IN_ERRORS).join("\n");
-    if (kind === "timeout") {
-      const seconds = this.spec.startupTimeoutMs / 1000;
-      return new GatewayError("model_load_timeout", `model ${id} did not become ready within ${seconds}s`);
-    }
-    if (kind === "aborted") return new GatewayError("shutting_down", `loading model ${id} was cancelled`);
-    return new GatewayError(
-      "model_load_failed",
-      `model ${id}: llama-server exited while loading${tail ? `; last output:\n${tail}` : ""}`,
-    );
-  }
-
-  /** A ready child that exits without being asked to is a crash: forget it, tell listeners. */
-  #watchForCrash(child: RunningChild): void {
-    void child.exited.then((exit) => {
-      if (this.#child !== child || this.#state !== "ready") return;
-      this.#child = null;
-      this.#transition("stopped");
-      this.#emit({
-        type: "crashed",
-        name: this.spec.name,
-        code: exit.code,
-        signal: exit.signal,
-        lastLines: child.ring.tail(STDERR_LINES_IN_ERRORS),
-      });
-    });
-  }
-}
-
-/** The shared start goes on when one waiter gives up; only that waiter's promise rejects. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }

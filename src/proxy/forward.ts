@@ -3,7 +3,7 @@ import type { Dispatcher } from "undici";
 import type { GatewayError } from "../errors/gateway-error.js";
 import { renderStreamError } from "../errors/render.js";
 import type { Endpoint } from "../process/supervisor.js";
-import { isAbort, upstreamError } from "./upstream-error.js";
+import { isAbort, isRetryable, upstreamError } from "./upstream-error.js";
 
 export interface ForwardInput {
   readonly modelId: string;
@@ -51,6 +51,23 @@ function responseHeaders(
   return headers;
 }
 
+function send(dispatcher: Dispatcher, input: ForwardInput): Promise<Dispatcher.ResponseData> {
+  return dispatcher.request({
+    origin: `http://127.0.0.1:${input.endpoint.port}`,
+    path: input.path,
+    method: input.method as Dispatcher.HttpMethod,
+    headers: {
+      authorization: `Bearer ${input.endpoint.apiKey}`,
+      "content-type": "application/json",
+      "x-request-id": input.requestId,
+    },
+    body: input.body,
+    signal: input.signal,
+    headersTimeout: input.headersTimeoutMs,
+    bodyTimeout: input.idleTimeoutMs,
+  });
+}
+
 /** Resolves when the client can take more, or false when it went away first. */
 function drained(res: ServerResponse): Promise<boolean> {
   return new Promise((resolve) => {
@@ -79,23 +96,15 @@ export async function forward(
 ): Promise<ForwardOutcome> {
   let upstream: Dispatcher.ResponseData;
   try {
-    upstream = await dispatcher.request({
-      origin: `http://127.0.0.1:${input.endpoint.port}`,
-      path: input.path,
-      method: input.method as Dispatcher.HttpMethod,
-      headers: {
-        authorization: `Bearer ${input.endpoint.apiKey}`,
-        "content-type": "application/json",
-        "x-request-id": input.requestId,
-      },
-      body: input.body,
-      signal: input.signal,
-      headersTimeout: input.headersTimeoutMs,
-      bodyTimeout: input.idleTimeoutMs,
+    upstream = await send(dispatcher, input).catch((error: unknown) => {
+      // A pooled keep-alive connection that llama-server closed as we reused it fails before
+      // any response byte: llama-server never saw the request, so one retry on a fresh
+      // connection is safe (the RELIABILITY.md retry rule).
+      if (!isRetryable(error) || input.signal.aborted) throw error;
+      return send(dispatcher, input);
     });
   } catch (error) {
-    if (isAbort(error) || input.signal.aborted)
-      return { kind: "client-gone", status: 499, firstByteAt: null };
+    if (isAbort(error) || input.signal.aborted) return { kind: "client-gone", status: 499, firstByteAt: null };
     throw upstreamError(error, input.modelId);
   }
   const status = upstream.statusCode;

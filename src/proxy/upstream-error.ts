@@ -33,3 +33,9 @@ export function isAbort(error: unknown): boolean {
   const code = (error as { code?: string }).code;
   return name === "AbortError" || code === "UND_ERR_ABORTED" || code === "ABORT_ERR";
 }
+
+/** The connection failed before any response byte: reset, refused or closed by the other side. */
+export function isRetryable(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === "ECONNRESET" || code === "ECONNREFUSED" || code === "EPIPE" || code === "UND_ERR_SOCKET";
+}

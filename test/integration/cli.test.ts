@@ -9,7 +9,11 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 const BIN = join(ROOT, "src/cli/bin.ts");
 
 function cli(...args: string[]) {
-  const result = spawnSync(process.execPath, ["--import", "tsx", BIN, ...args], { cwd: ROOT, encoding: "utf8", timeout: 30_000 });
+  const result = spawnSync(process.execPath, ["--import", "tsx", BIN, ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 30_000,
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -21,7 +25,9 @@ function configFile(text: string): string {
 
 test("check prints every problem of a config with three mistakes, each with its path, and exits 3", () => {
   const path = configFile(
-    ["server: { prot: 8080 }", "models:", "  qwen:", "    model: ./m.gguf", "    instances: zero", ""].join("\n"),
+    ["server: { prot: 8080 }", "models:", "  qwen:", "    model: ./m.gguf", "    instances: zero", ""].join(
+      "\n",
+    ),
   );
   const { code, stdout } = cli("check", "--config", path);
   assert.equal(code, 3);
@@ -34,7 +40,10 @@ test("check prints every problem of a config with three mistakes, each with its 
 test("check accepts a valid config with exit 0; the single-dash -config form works", () => {
   const dir = mkdtempSync(join(tmpdir(), "llamawrapper-cli-"));
   writeFileSync(join(dir, "m.gguf"), "");
-  writeFileSync(join(dir, "config.yaml"), "models:\n  qwen:\n    model: ./m.gguf\n    aliases: [gpt-4o-mini]\n");
+  writeFileSync(
+    join(dir, "config.yaml"),
+    "models:\n  qwen:\n    model: ./m.gguf\n    aliases: [gpt-4o-mini]\n",
+  );
   const { code, stdout } = cli("check", "-config", join(dir, "config.yaml"));
   assert.equal(code, 0, stdout);
   assert.match(stdout, /ok \(1 model: qwen\)/);

@@ -41,7 +41,10 @@ describe("gateway in front of the real llama-server", () => {
   test("lists ids and aliases before anything is loaded", async () => {
     const res = await fetch(`${gateway.url}/v1/models`);
     assert.equal(res.status, 200);
-    const list = (await res.json()) as { object: string; data: Array<{ id: string; state: string; alias_of?: string }> };
+    const list = (await res.json()) as {
+      object: string;
+      data: Array<{ id: string; state: string; alias_of?: string }>;
+    };
     assert.equal(list.object, "list");
     assert.deepEqual(
       list.data.map((m) => m.id),
@@ -69,7 +72,9 @@ describe("gateway in front of the real llama-server", () => {
     assert.equal(body.choices[0]?.message.role, "assistant");
     assert.match(body.choices[0]?.message.content ?? "", /[a-z]/);
     assert.equal(body.usage.completion_tokens, 8);
-    const models = (await (await fetch(`${gateway.url}/v1/models`)).json()) as { data: Array<{ id: string; state: string }> };
+    const models = (await (await fetch(`${gateway.url}/v1/models`)).json()) as {
+      data: Array<{ id: string; state: string }>;
+    };
     assert.equal(models.data.find((m) => m.id === "tiny")?.state, "loaded");
   });
 
@@ -86,7 +91,9 @@ describe("gateway in front of the real llama-server", () => {
     assert.equal(res.headers.get("x-accel-buffering"), "no");
     const events = (await res.text()).split("\n\n").filter((e) => e.startsWith("data: "));
     assert.equal(events.at(-1), "data: [DONE]");
-    const chunks = events.slice(0, -1).map((e) => JSON.parse(e.slice(6)) as { object: string; choices: unknown[] });
+    const chunks = events
+      .slice(0, -1)
+      .map((e) => JSON.parse(e.slice(6)) as { object: string; choices: unknown[] });
     assert.ok(chunks.length >= 16, `expected a chunk per token, got ${chunks.length}`);
     assert.ok(chunks.every((c) => c.object === "chat.completion.chunk"));
   });
@@ -132,7 +139,10 @@ describe("gateway in front of the real llama-server", () => {
 
   test("stopping the gateway stops every llama-server it started", async () => {
     const children = descendants(gateway.process.pid ?? 0);
-    assert.ok(children.length >= 2, `both models' llama-servers should be running: ${JSON.stringify(children)}`);
+    assert.ok(
+      children.length >= 2,
+      `both models' llama-servers should be running: ${JSON.stringify(children)}`,
+    );
     for (const proc of children) childGroups.add(proc.pgid);
     const code = await gateway.stop();
     assert.equal(code, 0, gateway.output().slice(-3000));

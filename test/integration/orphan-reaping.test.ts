@@ -1,0 +1,229 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { after, before, test } from "node:test";
+import { readBootId, readProcStat } from "../../src/process/proc-stat.js";
+import { signalGroup } from "../../src/process/process-group.js";
+import { type ReapResult, reapOrphans } from "../../src/process/reap-orphans.js";
+import type { ChildEntry, RuntimeRecordData } from "../../src/process/runtime-record.js";
+import { waitFor } from "../support/deadline.js";
+import { groupMembers, isAlive } from "../support/process-tree.js";
+
+/** Process groups this file started (each leader's pid), grandchildren included. */
+const groups: number[] = [];
+let dir = "";
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "orphan-reaping-"));
+});
+after(async () => {
+  // Every group this file started, grandchildren included, whatever a failed test left.
+  for (const pgid of groups) if (groupMembers([pgid]).length > 0) signalGroup(pgid, "SIGKILL");
+  await rm(dir, { recursive: true, force: true });
+});
+
+const IDLE = "setInterval(() => {}, 1000)";
+
+/**
+ * A detached process (its own group, like a gateway's child) that starts a grandchild in the
+ * same group; a stubborn grandchild ignores SIGTERM. Resolves once the grandchild is running.
+ */
+async function leaderWithGrandchild(stubborn: boolean) {
+  const grandchild = `${stubborn ? "process.on('SIGTERM', () => {});" : ""} console.log('gc', process.pid); ${IDLE}`;
+  const script = `require("node:child_process").spawn(process.execPath, ["-e", ${JSON.stringify(grandchild)}], { stdio: ["ignore", "inherit", "inherit"] }); ${IDLE}`;
+  const leader = spawn(process.execPath, ["-e", script], {
+    detached: true,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  groups.push(leader.pid as number);
+  const lines = createInterface({ input: leader.stdout as NodeJS.ReadableStream });
+  for await (const line of lines) {
+    const match = /^gc (\d+)$/.exec(line);
+    if (match !== null) return { leader, grandchildPid: Number(match[1]) };
+  }
+  throw new Error("the leader ended before its grandchild started");
+}
+
+/** A detached process with no business here: it must survive every reap. */
+async function innocent(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ["-e", IDLE], { detached: true, stdio: "ignore" });
+  groups.push(child.pid as number);
+  await once(child, "spawn");
+  return child;
+}
+
+function startTimeOf(pid: number): number {
+  const stat = readProcStat(pid);
+  assert.ok(stat !== null, `pid ${pid} has no /proc entry`);
+  return stat.startTime;
+}
+
+/** A gateway that died: a real pid with its real starttime, already exited and reaped. */
+async function deadGateway(): Promise<{ pid: number; startTime: number }> {
+  const child = await innocent();
+  const pid = child.pid as number;
+  const startTime = startTimeOf(pid);
+  child.kill("SIGKILL");
+  await once(child, "exit");
+  return { pid, startTime };
+}
+
+function entry(pid: number, name: string, startTime = startTimeOf(pid)): ChildEntry {
+  return { pid, pgid: pid, startTime, port: 1, name };
+}
+
+async function writeRecord(
+  name: string,
+  gateway: { pid: number; startTime: number },
+  children: ChildEntry[],
+) {
+  const bootId = readBootId();
+  assert.ok(bootId !== null);
+  const data: RuntimeRecordData = {
+    version: 1,
+    gatewayPid: gateway.pid,
+    gatewayStart: gateway.startTime,
+    bootId,
+    children,
+  };
+  const path = join(dir, `${name}.json`);
+  await writeFile(path, JSON.stringify(data));
+  return path;
+}
+
+async function reap(path: string): Promise<{ result: ReapResult; logs: string[] }> {
+  const logs: string[] = [];
+  const result = await reapOrphans(path, {
+    signalGroup,
+    log: (message, fields) => logs.push(`${message} ${JSON.stringify(fields)}`),
+    graceMs: 300,
+  });
+  return { result, logs };
+}
+
+const allGone = (pids: number[]) => (pids.every((pid) => !isAlive(pid)) ? true : undefined);
+
+test("a dead gateway's children and grandchildren are stopped: SIGTERM, then SIGKILL for the stubborn", async () => {
+  const gateway = await deadGateway();
+  const meek = await leaderWithGrandchild(false);
+  const stubborn = await leaderWithGrandchild(true);
+  const meekPid = meek.leader.pid as number;
+  const stubbornPid = stubborn.leader.pid as number;
+  const path = await writeRecord("dead", gateway, [
+    entry(meekPid, "meek#0"),
+    entry(stubbornPid, "stubborn#0"),
+  ]);
+  const { result } = await reap(path);
+  assert.equal(result.kind, "reaped");
+  assert.deepEqual(
+    result.kind === "reaped" ? result.reaped.map((r) => `${r.name} ${r.how} ${r.lingering.length}`) : [],
+    ["meek#0 term 0", "stubborn#0 kill 0"],
+  );
+  const pids = [meekPid, meek.grandchildPid, stubbornPid, stubborn.grandchildPid];
+  await waitFor("every orphan gone", () => allGone(pids), 5000);
+  assert.deepEqual(groupMembers([meekPid, stubbornPid]), []);
+  await assert.rejects(readFile(path), { code: "ENOENT" }, "the stale record is deleted");
+});
+
+/**
+ * A stand-in gateway: keeps a real RuntimeRecord, spawns one detached child, records it, and
+ * reports the child's pid. Being SIGKILLed, it leaves the child behind with nothing to stop it.
+ */
+async function gatewayWithChild(path: string) {
+  const module = resolve("src/process/runtime-record.ts");
+  const script = `
+    import { spawn } from "node:child_process";
+    import { once } from "node:events";
+    import { RuntimeRecord } from ${JSON.stringify(module)};
+    const record = new RuntimeRecord(process.argv[1], { onError: (m) => console.error(m) });
+    await record.open();
+    const child = spawn(process.execPath, ["-e", ${JSON.stringify(IDLE)}], { detached: true, stdio: "ignore" });
+    await once(child, "spawn");
+    await record.add({ pid: child.pid, port: 1234, name: "m#0" });
+    console.log("child", child.pid);
+    ${IDLE}`;
+  const gateway = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script, path], {
+    detached: true,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  groups.push(gateway.pid as number);
+  for await (const line of createInterface({ input: gateway.stdout as NodeJS.ReadableStream })) {
+    const match = /^child (\d+)$/.exec(line);
+    if (match !== null) return { gateway, childPid: Number(match[1]) };
+  }
+  throw new Error("the stand-in gateway ended before starting its child");
+}
+
+test("a SIGKILLed gateway's recorded child is stopped by the next start", async () => {
+  const path = join(dir, "e2e", "record.json");
+  const { gateway, childPid } = await gatewayWithChild(path);
+  groups.push(childPid);
+  const { result: early } = await reap(path);
+  assert.equal(early.kind, "live-gateway", "while the gateway lives, its record is not stale");
+  gateway.kill("SIGKILL");
+  await once(gateway, "exit");
+  assert.ok(isAlive(childPid), "a detached child outlives a SIGKILLed gateway");
+  const { result } = await reap(path);
+  assert.deepEqual(
+    result.kind === "reaped" ? result.reaped.map((r) => `${r.pid} ${r.name} ${r.port} ${r.how}`) : result,
+    [`${childPid} m#0 1234 term`],
+  );
+  await waitFor("the orphan gone", () => allGone([childPid]), 5000);
+});
+
+test("a grandchild whose leader already died is found through the group and stopped", async () => {
+  const gateway = await deadGateway();
+  const { leader, grandchildPid } = await leaderWithGrandchild(true);
+  const leaderPid = leader.pid as number;
+  const path = await writeRecord("leaderless", gateway, [entry(leaderPid, "wrapper#0")]);
+  leader.kill("SIGKILL");
+  await once(leader, "exit");
+  assert.ok(isAlive(grandchildPid), "the grandchild outlived its leader");
+  const { result } = await reap(path);
+  assert.equal(result.kind, "reaped");
+  assert.deepEqual(result.kind === "reaped" ? result.reaped.map((r) => `${r.pid} ${r.how}`) : [], [
+    `${leaderPid} kill`,
+  ]);
+  await waitFor("the grandchild gone", () => allGone([grandchildPid]), 5000);
+});
+
+test("a recorded pid now held by another process (other starttime) is not touched", async () => {
+  const gateway = await deadGateway();
+  const bystander = await innocent();
+  const pid = bystander.pid as number;
+  const path = await writeRecord("reused", gateway, [entry(pid, "old#0", startTimeOf(pid) - 1)]);
+  const { result, logs } = await reap(path);
+  assert.deepEqual(result, {
+    kind: "reaped",
+    reaped: [],
+    skipped: [{ pid, name: "old#0", reason: "pid-reused" }],
+  });
+  assert.ok(logs.some((line) => line.includes("pid-reused")));
+  assert.ok(isAlive(pid), "the bystander survives");
+  bystander.kill("SIGKILL");
+  await once(bystander, "exit");
+});
+
+test("a record whose gateway is still alive is left alone, children and file", async () => {
+  const child = await innocent();
+  const pid = child.pid as number;
+  const self = { pid: process.pid, startTime: startTimeOf(process.pid) };
+  const path = await writeRecord("live", self, [entry(pid, "theirs#0")]);
+  const { result } = await reap(path);
+  assert.equal(result.kind, "live-gateway");
+  assert.ok(isAlive(pid), "a live gateway's child is not ours to stop");
+  assert.ok((await readFile(path, "utf8")).includes("theirs#0"), "nor is its record ours to delete");
+  child.kill("SIGKILL");
+  await once(child, "exit");
+});
+
+test("no record: nothing to do; an unreadable record is dropped", async () => {
+  assert.deepEqual((await reap(join(dir, "absent.json"))).result, { kind: "no-record" });
+  const path = join(dir, "garbage.json");
+  await writeFile(path, "{not json");
+  assert.equal((await reap(path)).result.kind, "invalid-record");
+  await assert.rejects(readFile(path), { code: "ENOENT" });
+});
