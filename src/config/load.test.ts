@@ -32,7 +32,7 @@ test("a minimal config gets every default", () => {
       shutdownTimeoutMs: 30_000,
     },
     llamaServer: { binary: null },
-    scheduler: { maxLoadedModels: 2 },
+    scheduler: { maxLoadedModels: 2, memoryBudgetBytes: null },
     logging: { level: "info" },
     defaultModel: null,
     models: {
@@ -46,9 +46,40 @@ test("a minimal config gets every default", () => {
         stopTimeoutMs: 10_000,
         env: {},
         ownedBy: "llamawrapper",
+        pinned: false,
+        preload: false,
+        ttlMs: null,
+        maxConcurrent: 4,
+        maxQueue: 512,
+        queueTimeoutMs: 60_000,
+        memoryBytes: null,
       },
     },
   });
+});
+
+test("scheduling keys: per-model overrides, -np as the slot count, scheduler defaults for the queue", () => {
+  const text = `
+scheduler: { memoryBudget: 20GiB, maxQueue: 7, queueTimeout: 5s }
+models:
+  a: { model: a.gguf, args: ["-np", "3"], ttl: 10m, pinned: true, preload: true, memory: 2GiB }
+  b: { model: b.gguf, args: ["--parallel=6"], maxQueue: 1, queueTimeout: 1s, maxConcurrent: 2 }
+`;
+  const config = configOf(parseConfig(text, options));
+  assert.equal(config.scheduler.memoryBudgetBytes, 20 * 1024 ** 3);
+  const { a, b } = config.models;
+  assert.deepEqual(
+    [a?.maxConcurrent, a?.ttlMs, a?.pinned, a?.preload, a?.memoryBytes, a?.maxQueue, a?.queueTimeoutMs],
+    [3, 600_000, true, true, 2 * 1024 ** 3, 7, 5_000],
+  );
+  assert.deepEqual([b?.maxConcurrent, b?.maxQueue, b?.queueTimeoutMs], [2, 1, 1_000]);
+  for (const [model, path] of [
+    ["{ model: a.gguf, ttl: soon }", "models.a.ttl"],
+    ["{ model: a.gguf, args: [--alias, x] }", "models.a.args.0"],
+  ]) {
+    const bad = parseConfig(`models:\n  a: ${model}\n`, options);
+    assert.deepEqual(bad.ok ? [] : bad.problems.map((p) => p.path), [path]);
+  }
 });
 
 test("given values are converted: durations to ms, sizes to bytes, numbers in argv and env to strings", () => {

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { MODEL_NAME_PATTERN, modelNameError } from "./model-name.js";
-import { durationSchema } from "./unit-schemas.js";
+import { durationSchema, optionalDurationSchema, optionalSizeSchema } from "./unit-schemas.js";
 
 /** Filled by the spawner with each instance's port; a `cmd` without it cannot be reached. */
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal placeholder, not a template.
@@ -11,7 +11,16 @@ const CMD_DESCRIPTION =
   "Full argv instead of model+args; must contain ${PORT}. ${MODEL} and ${API_KEY} are also filled at spawn time.";
 
 /** Arguments the gateway itself passes in the `model:` form; a second copy in `args` would fight it. */
-const GATEWAY_OWNED_ARGS = ["-m", "--model", "--host", "--port", "--api-key", "--api-key-file"];
+const GATEWAY_OWNED_ARGS = [
+  "-m",
+  "--model",
+  "-a",
+  "--alias",
+  "--host",
+  "--port",
+  "--api-key",
+  "--api-key-file",
+];
 
 /** A model id or alias (see model-name.ts); the pattern is for editors, modelNameError for messages. */
 export function modelNameSchema(description: string) {
@@ -83,6 +92,37 @@ export function modelSchema() {
         .prefault({})
         .describe("Extra environment variables for the child, e.g. CUDA_VISIBLE_DEVICES."),
       ownedBy: z.string().min(1).default("llamawrapper").describe("Shown as owned_by in GET /v1/models."),
+      pinned: z.boolean().default(false).describe("Never unloaded to make room for another model."),
+      preload: z
+        .boolean()
+        .default(false)
+        .describe("Started when the gateway starts, not on the first request."),
+      ttl: optionalDurationSchema("Unload the model after it has been idle this long."),
+      maxConcurrent: z
+        .number()
+        .int()
+        .min(1)
+        .max(4096)
+        .nullable()
+        .default(null)
+        .describe(
+          "Requests sent to one instance at once; more wait in the gateway's queue. Default: the -np/--parallel value in args, else 4 (llama-server's automatic slot count).",
+        ),
+      maxQueue: z
+        .number()
+        .int()
+        .min(0)
+        .nullable()
+        .default(null)
+        .describe(
+          "Requests that may wait for this model; more get 503 queue_full. Default: scheduler.maxQueue.",
+        ),
+      queueTimeout: optionalDurationSchema(
+        "Longest wait in this model's queue before 503 queue_timeout. Default: scheduler.queueTimeout.",
+      ),
+      memory: optionalSizeSchema(
+        "Memory this model needs, for scheduler.memoryBudget. Default: estimated from the GGUF file and context size.",
+      ),
     })
     .superRefine((model, ctx) => {
       for (const issue of launchIssues(model)) ctx.addIssue({ code: "custom", ...issue });

@@ -24,6 +24,13 @@ export function resolveConfig(parsed: ParsedConfig, baseDir: string, source: str
       stopTimeoutMs: model.stopTimeout,
       env: model.env,
       ownedBy: model.ownedBy,
+      pinned: model.pinned,
+      preload: model.preload,
+      ttlMs: model.ttl,
+      maxConcurrent: model.maxConcurrent ?? slotsFromArgs(model.args) ?? LLAMA_SERVER_AUTO_SLOTS,
+      maxQueue: model.maxQueue ?? parsed.scheduler.maxQueue,
+      queueTimeoutMs: model.queueTimeout ?? parsed.scheduler.queueTimeout,
+      memoryBytes: model.memory,
     };
   }
   const binary = parsed.llamaServer.binary;
@@ -37,7 +44,10 @@ export function resolveConfig(parsed: ParsedConfig, baseDir: string, source: str
       shutdownTimeoutMs: parsed.server.shutdownTimeout,
     },
     llamaServer: { binary: binary === null ? null : resolveProgram(binary, baseDir) },
-    scheduler: { maxLoadedModels: parsed.scheduler.maxLoadedModels },
+    scheduler: {
+      maxLoadedModels: parsed.scheduler.maxLoadedModels,
+      memoryBudgetBytes: parsed.scheduler.memoryBudget,
+    },
     logging: { level: parsed.logging.level },
     defaultModel: parsed.defaultModel,
     models,
@@ -46,4 +56,19 @@ export function resolveConfig(parsed: ParsedConfig, baseDir: string, source: str
 
 function resolveProgram(program: string, baseDir: string): string {
   return program.includes("/") ? resolve(baseDir, program) : program;
+}
+
+/** llama-server's slot count when -np is not given (n_parallel = -1 → 4, tools/server/server.cpp). */
+const LLAMA_SERVER_AUTO_SLOTS = 4;
+
+/** The `-np N` / `--parallel N` / `--parallel=N` the user passed, if any. */
+function slotsFromArgs(args: readonly string[]): number | null {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? "";
+    const [flag, inline] = arg.split("=", 2);
+    if (flag !== "-np" && flag !== "--parallel") continue;
+    const value = Number(inline ?? args[i + 1]);
+    if (Number.isInteger(value) && value > 0) return value;
+  }
+  return null;
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { modelNameSchema, modelSchema } from "./model-schema.js";
 import type { LogLevel } from "./types.js";
-import { durationSchema, sizeSchema } from "./unit-schemas.js";
+import { durationSchema, optionalSizeSchema, sizeSchema } from "./unit-schemas.js";
 
 /** `satisfies` both ways: adding a level to LogLevel without listing it here fails to compile. */
 const LOG_LEVELS = {
@@ -47,6 +47,18 @@ export function configSchema() {
             .describe(
               "How many models may be loaded at once; the least recently used is unloaded to make room.",
             ),
+          memoryBudget: optionalSizeSchema(
+            "Memory all loaded models may use together (e.g. 20GiB); models are unloaded, least recently used first, until a new one fits.",
+          ),
+          maxQueue: z
+            .number()
+            .int()
+            .min(0)
+            .default(512)
+            .describe(
+              "Requests that may wait per model (for a free slot or a load); more get 503 queue_full.",
+            ),
+          queueTimeout: durationSchema("60s", "Longest wait in a model's queue before 503 queue_timeout.", 1),
         })
         .prefault({})
         .describe("Which models stay loaded."),

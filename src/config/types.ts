@@ -26,6 +26,19 @@ export interface ModelConfig {
   readonly env: Readonly<Record<string, string>>;
   /** Shown as `owned_by` in /v1/models. */
   readonly ownedBy: string;
+  /** Never evicted to make room. */
+  readonly pinned: boolean;
+  /** Started with the gateway. */
+  readonly preload: boolean;
+  /** Unloaded after this long idle; null = never. */
+  readonly ttlMs: number | null;
+  /** Requests in flight per instance before the gateway queues (llama-server's slots). */
+  readonly maxConcurrent: number;
+  /** Requests that may wait for this model. */
+  readonly maxQueue: number;
+  readonly queueTimeoutMs: number;
+  /** Memory this model needs for the budget; null = estimate from the GGUF file. */
+  readonly memoryBytes: number | null;
 }
 
 export interface ServerConfig {
@@ -44,7 +57,11 @@ export interface GatewayConfig {
   readonly server: ServerConfig;
   /** null = auto: `llama-server` on PATH, else the binary `llamawrapper setup` built. */
   readonly llamaServer: { readonly binary: string | null };
-  readonly scheduler: { readonly maxLoadedModels: number };
+  readonly scheduler: {
+    readonly maxLoadedModels: number;
+    /** null = no memory budget, only maxLoadedModels. */
+    readonly memoryBudgetBytes: number | null;
+  };
   readonly logging: { readonly level: LogLevel };
   /** Model used when a request names none; an id or alias. */
   readonly defaultModel: string | null;

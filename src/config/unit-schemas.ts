@@ -53,3 +53,30 @@ export function durationSchema(fallback: string, description: string, minMs = 0)
 export function sizeSchema(fallback: string, description: string) {
   return unitValue(SIZE, fallback, 1, description);
 }
+
+/** An optional unit field: absent or null stays null ("not set"), anything else is parsed. */
+function optionalUnitValue(unit: Unit, min: number, description: string) {
+  return z
+    .union([z.string(), z.number()], { error: `expected a ${unit.kind} (string or number)` })
+    .transform((input, ctx) => {
+      const parsed = unit.parse(input);
+      if (!parsed.ok) ctx.issues.push({ code: "custom", message: parsed.error, input });
+      else if (parsed.value < min) {
+        ctx.issues.push({ code: "custom", message: `must be at least ${min} ${unit.base}`, input });
+      } else return parsed.value;
+      return z.NEVER;
+    })
+    .nullable()
+    .default(null)
+    .describe(`${description} ${unit.forms} Default: not set.`);
+}
+
+/** An optional duration in milliseconds (null when not set). */
+export function optionalDurationSchema(description: string, minMs = 1) {
+  return optionalUnitValue(DURATION, minMs, description);
+}
+
+/** An optional size in bytes (null when not set). */
+export function optionalSizeSchema(description: string) {
+  return optionalUnitValue(SIZE, 1, description);
+}
