@@ -7,8 +7,10 @@ import { createRequestHandler } from "./http/handle-request.js";
 import { Router } from "./http/router.js";
 import { routeTable } from "./http/routes/table.js";
 import { DEFAULT_RESTART_POLICY } from "./process/crash-history.js";
+import type { RuntimeRecord } from "./process/runtime-record.js";
 import { Supervisor } from "./process/supervisor.js";
 import { Catalog } from "./scheduler/catalog.js";
+import { modelMemory } from "./scheduler/memory-estimate.js";
 import { ModelGroup } from "./scheduler/model-group.js";
 import { Scheduler } from "./scheduler/scheduler.js";
 
@@ -21,6 +23,8 @@ export interface GatewayDeps {
   readonly log: Logger;
   /** `setpriv` when available: children get SIGKILL from the kernel if the gateway dies. */
   readonly deathSignalWrapper: string | null;
+  /** What this run started, so the next run can stop what a SIGKILLed gateway left behind. */
+  readonly record: RuntimeRecord | null;
 }
 
 export interface Gateway {
@@ -35,13 +39,12 @@ const READINESS_INTERVAL_MS = 20;
 /** After ready: every 10 s, 2 s timeout, 3 misses → restart (RELIABILITY.md defaults). */
 const LIVENESS = { intervalMs: 10_000, timeoutMs: 2_000, failures: 3 };
 const LOG_LINES = 200;
-const QUEUE_TIMEOUT_MS = 60_000;
 /** No total limit on generations; a silent backend is cut after this (RELIABILITY.md). */
 const STREAM_IDLE_TIMEOUT_MS = 300_000;
 /** A non-streaming answer's headers come only when generation ends, so this is generous. */
 const FIRST_BYTE_TIMEOUT_MS = 600_000;
 
-function buildGroups(deps: GatewayDeps, onIdle: () => void): Map<string, ModelGroup> {
+function buildGroups(deps: GatewayDeps, onIdle: (group: ModelGroup) => void): Map<string, ModelGroup> {
   const groups = new Map<string, ModelGroup>();
   for (const model of Object.values(deps.config.models)) {
     const supervisors = Array.from(
@@ -67,7 +70,12 @@ function buildGroups(deps: GatewayDeps, onIdle: () => void): Map<string, ModelGr
     );
     for (const supervisor of supervisors) {
       supervisor.onEvent((event) => {
-        if (event.type === "crashed") {
+        if (event.type === "spawned") {
+          deps.log.info({ instance: event.name, pid: event.pid, port: event.port }, "spawned llama-server");
+          void deps.record?.add({ pid: event.pid, port: event.port, name: event.name });
+        } else if (event.type === "reaped") {
+          void deps.record?.remove(event.pid);
+        } else if (event.type === "crashed") {
           deps.log.warn(
             {
               instance: event.name,
@@ -92,10 +100,14 @@ function buildGroups(deps: GatewayDeps, onIdle: () => void): Map<string, ModelGr
 export function createGateway(deps: GatewayDeps): Gateway {
   const { config, log } = deps;
   // The closure runs only after construction, when `scheduler` is initialised.
-  const groups = buildGroups(deps, () => scheduler.notifyIdle());
+  const groups = buildGroups(deps, (group) => scheduler.notifyIdle(group));
   const scheduler = new Scheduler(groups, {
-    limits: { maxLoadedModels: config.scheduler.maxLoadedModels },
-    queueTimeoutMs: QUEUE_TIMEOUT_MS,
+    limits: {
+      maxLoadedModels: config.scheduler.maxLoadedModels,
+      memoryBudgetBytes: config.scheduler.memoryBudgetBytes,
+    },
+    memoryOf: (group) => modelMemory(group.model),
+    onUnload: (model, reason) => log.info({ model, reason }, "unloading model"),
   });
   // One connection pool per child origin, unlimited connections: a pool capped at N
   // connections makes stream N+1 wait for a free one (DESIGN.md's undici trap).
@@ -141,6 +153,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
         server.once("error", reject);
         server.listen(config.server.port, config.server.host, () => {
           server.off("error", reject);
+          for (const model of Object.values(config.models)) {
+            if (!model.preload) continue;
+            scheduler.load(model.id).catch((error: unknown) => {
+              log.error({ model: model.id, err: error }, "preloading the model failed");
+            });
+          }
           resolve(server.address() as AddressInfo);
         });
       }),
@@ -160,6 +178,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
       server.closeAllConnections();
       await scheduler.stopAll();
+      await deps.record?.close();
       await dispatcher.destroy();
     },
   };

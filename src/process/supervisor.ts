@@ -41,6 +41,10 @@ export interface Endpoint {
 
 export type SupervisorEvent =
   | { readonly type: "state"; readonly name: string; readonly from: ChildState; readonly to: ChildState }
+  /** Emitted synchronously right after spawn (the runtime record must see the pid now). */
+  | { readonly type: "spawned"; readonly name: string; readonly pid: number; readonly port: number }
+  /** The child exited and its process group was killed. */
+  | { readonly type: "reaped"; readonly name: string; readonly pid: number }
   | {
       readonly type: "crashed";
       readonly name: string;
@@ -314,8 +318,9 @@ export class Supervisor {
       // Router-child mode: push readiness on stdout, exit on stdin EOF (see router-child-line.ts).
       LLAMA_SERVER_ROUTER_PORT: "0",
     };
+    let child: RunningChild;
     try {
-      return await RunningChild.spawn({ launch, env, port, apiKey, logLines: this.spec.logLines });
+      child = await RunningChild.spawn({ launch, env, port, apiKey, logLines: this.spec.logLines });
     } catch (error) {
       throw new GatewayError(
         "model_load_failed",
@@ -323,5 +328,9 @@ export class Supervisor {
         { cause: error },
       );
     }
+    const { name } = this.spec;
+    this.#emit({ type: "spawned", name, pid: child.pid, port });
+    void child.exited.then(() => this.#emit({ type: "reaped", name, pid: child.pid }));
+    return child;
   }
 }

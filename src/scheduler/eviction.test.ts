@@ -2,17 +2,23 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { chooseVictims, type EvictionDecision, type LoadedModel } from "./eviction.js";
 
-function loaded(id: string, lastUsedAt: number, inFlight = 0, pinned = false): LoadedModel {
-  return { id, lastUsedAt, inFlight, pinned };
+const GiB = 1024 ** 3;
+
+function loaded(id: string, lastUsedAt: number, inFlight = 0, pinned = false, bytes = 0): LoadedModel {
+  return { id, lastUsedAt, inFlight, pinned, bytes };
 }
 
-const cases: Array<{
+interface Case {
   name: string;
   wanted: string;
+  wantedBytes?: number;
   running: LoadedModel[];
   max: number;
+  budget?: number;
   expect: EvictionDecision;
-}> = [
+}
+
+const cases: Case[] = [
   {
     name: "room left: load without eviction",
     wanted: "b",
@@ -83,10 +89,54 @@ const cases: Array<{
     max: 2,
     expect: { kind: "load", victims: ["a"] },
   },
+  {
+    name: "memory: fits in the budget without eviction",
+    wanted: "c",
+    wantedBytes: 4 * GiB,
+    budget: 20 * GiB,
+    max: 10,
+    running: [loaded("a", 1, 0, false, 8 * GiB), loaded("b", 2, 0, false, 8 * GiB)],
+    expect: { kind: "load", victims: [] },
+  },
+  {
+    name: "memory: evict least recently used until the new model fits",
+    wanted: "d",
+    wantedBytes: 10 * GiB,
+    budget: 20 * GiB,
+    max: 10,
+    running: [
+      loaded("a", 1, 0, false, 4 * GiB),
+      loaded("b", 2, 0, false, 4 * GiB),
+      loaded("c", 3, 0, false, 8 * GiB),
+    ],
+    expect: { kind: "load", victims: ["a", "b"] },
+  },
+  {
+    name: "memory: the only idle model is not enough, the busy one must finish first",
+    wanted: "c",
+    wantedBytes: 12 * GiB,
+    budget: 20 * GiB,
+    max: 10,
+    running: [loaded("a", 1, 0, false, 2 * GiB), loaded("b", 2, 3, false, 16 * GiB)],
+    expect: { kind: "wait" },
+  },
+  {
+    name: "memory: larger than what pinned models leave is impossible",
+    wanted: "c",
+    wantedBytes: 15 * GiB,
+    budget: 20 * GiB,
+    max: 10,
+    running: [loaded("a", 1, 0, true, 8 * GiB)],
+    expect: {
+      kind: "impossible",
+      reason: "model c needs 15.0 GiB but pinned models leave 12.0 GiB of the 20.0 GiB memory budget",
+    },
+  },
 ];
 
 for (const c of cases) {
   test(`eviction: ${c.name}`, () => {
-    assert.deepEqual(chooseVictims(c.wanted, c.running, { maxLoadedModels: c.max }), c.expect);
+    const limits = { maxLoadedModels: c.max, memoryBudgetBytes: c.budget ?? null };
+    assert.deepEqual(chooseVictims({ id: c.wanted, bytes: c.wantedBytes ?? 0 }, c.running, limits), c.expect);
   });
 }

@@ -1,8 +1,9 @@
 import type { ModelConfig } from "../config/types.js";
 import { GatewayError } from "../errors/gateway-error.js";
 import type { Endpoint, Supervisor } from "../process/supervisor.js";
+import { FifoWaiters } from "./fifo-waiters.js";
 
-/** One dispatched request's hold on an instance; release exactly once when the response ends. */
+/** One dispatched request's hold on an instance slot; release exactly once when the response ends. */
 export interface Lease {
   readonly modelId: string;
   readonly instance: string;
@@ -12,36 +13,55 @@ export interface Lease {
 
 interface Instance {
   readonly supervisor: Supervisor;
+  /** Requests dispatched to it and not yet released. */
   active: number;
 }
 
 /**
- * The instances of one model: starts them together, hands each request to the least busy ready
- * instance (round-robin among equals), and counts holds so the scheduler never evicts a model
+ * The instances of one model. Each instance takes `maxConcurrent` requests at once (its
+ * llama-server slots); a request goes to the least busy ready instance (round-robin among
+ * equals), and when every slot is taken it waits in a FIFO line: a released slot is handed
+ * straight to the longest-waiting request, so a newcomer can never overtake the line.
+ * Holds count requests from arrival to release, so the scheduler never evicts a model that
  * someone is using or waiting for.
  */
 export class ModelGroup {
   readonly model: ModelConfig;
   readonly #instances: Instance[];
-  readonly #onIdle: () => void;
+  readonly #onIdle: (group: ModelGroup) => void;
+  readonly #line: FifoWaiters<Instance>;
   #holds = 0;
+  #leased = 0;
   #next = 0;
   #lastUsedAt = 0;
-  /** Counted against maxLoadedModels from the moment a load is decided until it is stopped. */
+  /** Counted against the scheduler's limits from the moment a load is decided until it is stopped. */
   #resident = false;
 
-  constructor(model: ModelConfig, supervisors: readonly Supervisor[], onIdle: () => void) {
+  constructor(model: ModelConfig, supervisors: readonly Supervisor[], onIdle: (group: ModelGroup) => void) {
     this.model = model;
     this.#instances = supervisors.map((supervisor) => ({ supervisor, active: 0 }));
     this.#onIdle = onIdle;
+    this.#line = new FifoWaiters(`a free slot of model ${model.id}`);
+    for (const supervisor of supervisors) {
+      // An instance that becomes ready (late start, restart) brings free slots for the line.
+      supervisor.onEvent((event) => {
+        if (event.type === "state" && event.to === "ready") this.#drain();
+      });
+    }
   }
 
   get id(): string {
     return this.model.id;
   }
 
+  /** Requests holding this model: dispatched, waiting for a slot, or waiting for it to load. */
   get holds(): number {
     return this.#holds;
+  }
+
+  /** Requests that hold the model but have no slot yet. */
+  get waiting(): number {
+    return this.#holds - this.#leased;
   }
 
   get lastUsedAt(): number {
@@ -60,7 +80,11 @@ export class ModelGroup {
     this.#resident = true;
   }
 
-  /** A request commits to this model (before it may wait for a load). */
+  hasFreeSlot(): boolean {
+    return this.#pickFree() !== null;
+  }
+
+  /** A request commits to this model (before it may wait for a load or a slot). */
   hold(now: number): void {
     this.#holds++;
     this.#lastUsedAt = now;
@@ -69,62 +93,87 @@ export class ModelGroup {
   unhold(now: number): void {
     this.#holds--;
     this.#lastUsedAt = now;
-    if (this.#holds === 0) this.#onIdle();
+    if (this.#holds === 0) this.#onIdle(this);
   }
 
-  /** Starts every instance; resolves with a lease on a ready one as soon as any is ready. */
-  async lease(signal: AbortSignal): Promise<Lease> {
-    const ready = this.#instances.filter((instance) => instance.supervisor.endpoint() !== null);
-    if (ready.length < this.#instances.length) {
-      const starts = this.#instances.map((instance) => instance.supervisor.ensureReady(signal));
-      // Instances not awaited here keep loading; their failures surface on their own supervisor.
-      for (const start of starts) start.catch(() => {});
-      if (ready.length === 0)
-        await Promise.any(starts).catch((error: AggregateError) => {
-          throw error.errors[0];
-        });
+  /** Starts every instance that is not running; resolves once at least one is ready. */
+  async start(signal?: AbortSignal): Promise<void> {
+    const starts = this.#instances.map((instance) => instance.supervisor.ensureReady(signal));
+    // Instances not awaited here keep loading; their failures surface on their own supervisor.
+    for (const start of starts) start.catch(() => {});
+    if (this.#instances.some((instance) => instance.supervisor.endpoint() !== null)) return;
+    await Promise.any(starts).catch((error: AggregateError) => {
+      throw error.errors[0];
+    });
+  }
+
+  /** A slot on a ready instance, waiting in line (until `deadline`) while all are taken. */
+  async lease(signal: AbortSignal, deadline: number): Promise<Lease> {
+    await this.start(signal);
+    if (this.#line.length === 0) {
+      const free = this.#pickFree();
+      if (free !== null) {
+        free.active++;
+        return this.#leaseOn(free);
+      }
     }
-    return this.#pick();
+    return this.#leaseOn(await this.#line.wait(signal, deadline));
   }
 
-  #pick(): Lease {
-    let best: Instance | undefined;
-    let bestEndpoint: Endpoint | null = null;
+  /** The least busy ready instance with a free slot, round-robin among equals. */
+  #pickFree(): Instance | null {
+    let best: Instance | null = null;
     const count = this.#instances.length;
     for (let i = 0; i < count; i++) {
       const candidate = this.#instances[(this.#next + i) % count];
-      const endpoint = candidate?.supervisor.endpoint() ?? null;
-      if (candidate === undefined || endpoint === null) continue;
-      if (best === undefined || candidate.active < best.active) {
-        best = candidate;
-        bestEndpoint = endpoint;
-      }
+      if (candidate === undefined || candidate.active >= this.model.maxConcurrent) continue;
+      if (candidate.supervisor.endpoint() === null) continue;
+      if (best === null || candidate.active < best.active) best = candidate;
     }
-    if (best === undefined || bestEndpoint === null) {
-      // The instance that became ready crashed before we could pick it.
+    if (best !== null) this.#next = (this.#instances.indexOf(best) + 1) % count;
+    return best;
+  }
+
+  /** `instance.active` already counts this request. */
+  #leaseOn(instance: Instance): Lease {
+    const endpoint = instance.supervisor.endpoint();
+    if (endpoint === null) {
+      instance.active--;
       throw new GatewayError(
         "backend_crashed",
-        `model ${this.model.id}: llama-server stopped right after loading`,
+        `model ${this.model.id}: its llama-server stopped before the request was sent`,
       );
     }
-    this.#next = (this.#next + 1) % count;
-    const chosen = best;
-    chosen.active++;
+    this.#leased++;
     let released = false;
     return {
       modelId: this.model.id,
-      instance: chosen.supervisor.spec.name,
-      endpoint: bestEndpoint,
+      instance: instance.supervisor.spec.name,
+      endpoint,
       release: () => {
         if (released) return;
         released = true;
-        chosen.active--;
+        this.#leased--;
+        // The slot goes straight to the longest waiter; only with nobody waiting is it freed.
+        if (instance.supervisor.endpoint() !== null && this.#line.handOff(instance)) return;
+        instance.active--;
+        this.#drain();
       },
     };
   }
 
+  /** Hands free slots to waiting requests (after an instance became ready or a slot freed up elsewhere). */
+  #drain(): void {
+    while (this.#line.length > 0) {
+      const free = this.#pickFree();
+      if (free === null) return;
+      free.active++;
+      this.#line.handOff(free);
+    }
+  }
+
   async stop(): Promise<void> {
-    await Promise.all(this.#instances.map((instance) => instance.supervisor.stop()));
     this.#resident = false;
+    await Promise.all(this.#instances.map((instance) => instance.supervisor.stop()));
   }
 }

@@ -1,15 +1,41 @@
 import { resolve } from "node:path";
-import pino from "pino";
+import pino, { type Logger } from "pino";
 import { formatProblems } from "../../config/format-problems.js";
 import { loadConfig } from "../../config/load.js";
 import type { GatewayConfig } from "../../config/types.js";
 import { cacheDir } from "../../llama/cache-dir.js";
 import { findOnPath, locateLlamaServer } from "../../llama/locate-llama-server.js";
 import { createGateway } from "../../main.js";
+import { signalGroup } from "../../process/process-group.js";
+import { reapOrphans } from "../../process/reap-orphans.js";
+import { RuntimeRecord, runtimeRecordPath } from "../../process/runtime-record.js";
 import { EXIT, type ExitCode } from "../exit-codes.js";
 
 function needsBinary(config: GatewayConfig): boolean {
   return Object.values(config.models).some((model) => model.launch.kind === "model");
+}
+
+/**
+ * Stops what a previous run of this config left behind (a gateway killed with SIGKILL), then
+ * starts this run's record. Only processes the old record proves to be ours are touched.
+ */
+async function openRuntimeRecord(
+  config: GatewayConfig,
+  log: Logger,
+): Promise<RuntimeRecord | "live-gateway"> {
+  const path = runtimeRecordPath(cacheDir(), config.source ?? "inline");
+  const reaped = await reapOrphans(path, {
+    signalGroup,
+    log: (message, fields) => log.warn(fields, message),
+    graceMs: 5_000,
+  });
+  if (reaped.kind === "live-gateway") return "live-gateway";
+  if (reaped.kind === "reaped" && reaped.reaped.length > 0) {
+    log.warn({ reaped: reaped.reaped }, "stopped llama-server processes a previous run left behind");
+  }
+  const record = new RuntimeRecord(path, { onError: (message, error) => log.error({ err: error }, message) });
+  await record.open();
+  return record;
 }
 
 /** Starts the gateway and resolves with the exit code once it has shut down. */
@@ -33,7 +59,13 @@ export async function serveCommand(configPath: string, portOverride: number | un
     return EXIT.llamaServer;
   }
   const log = pino({ level: config.logging.level, base: null }, pino.destination({ dest: 1, sync: false }));
+  const record = await openRuntimeRecord(config, log);
+  if (record === "live-gateway") {
+    err.write("another llamawrapper is already serving this config file; stop it first\n");
+    return EXIT.failure;
+  }
   const gateway = createGateway({
+    record,
     config,
     binary: binary ?? "llama-server",
     env: process.env,

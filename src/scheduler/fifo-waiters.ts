@@ -1,0 +1,76 @@
+import { GatewayError } from "../errors/gateway-error.js";
+
+interface Waiter<T> {
+  readonly resolve: (value: T) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/**
+ * A first-in-first-out line of requests waiting for something (a free slot, room to load).
+ * A waiter leaves the line when it is handed a value, when its deadline passes (503
+ * queue_timeout with Retry-After) or when its client goes away (its signal aborts): a
+ * request whose client left is never dispatched.
+ */
+export class FifoWaiters<T> {
+  readonly #line: Waiter<T>[] = [];
+  readonly #what: string;
+
+  constructor(what: string) {
+    this.#what = what;
+  }
+
+  get length(): number {
+    return this.#line.length;
+  }
+
+  wait(signal: AbortSignal, deadline: number): Promise<T> {
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise<T>((resolve, reject) => {
+      const leave = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+        const at = this.#line.indexOf(waiter);
+        if (at !== -1) this.#line.splice(at, 1);
+      };
+      const waiter: Waiter<T> = {
+        resolve: (value) => {
+          leave();
+          resolve(value);
+        },
+        reject: (error) => {
+          leave();
+          reject(error);
+        },
+      };
+      const onAbort = () => waiter.reject(signal.reason);
+      const timer = setTimeout(
+        () =>
+          waiter.reject(
+            new GatewayError("queue_timeout", `waited longer than the queue allows for ${this.#what}`, {
+              retryAfterSeconds: 5,
+            }),
+          ),
+        Math.max(0, deadline - Date.now()),
+      );
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#line.push(waiter);
+    });
+  }
+
+  /** Hands `value` to the longest-waiting request; false when nobody waits. */
+  handOff(value: T): boolean {
+    const first = this.#line[0];
+    if (first === undefined) return false;
+    first.resolve(value);
+    return true;
+  }
+
+  /** Wakes every waiter (they re-check their condition and may wait again). */
+  wakeAll(value: T): void {
+    for (const waiter of [...this.#line]) waiter.resolve(value);
+  }
+
+  rejectAll(error: unknown): void {
+    for (const waiter of [...this.#line]) waiter.reject(error);
+  }
+}

@@ -1,0 +1,210 @@
+import assert from "node:assert/strict";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, test } from "node:test";
+import { postJson, readAll, readRecord, sseData } from "../fixtures/fake/client.js";
+import { waitFor } from "../support/deadline.js";
+import { fakeCmd } from "../support/fake-cmd.js";
+import { type RunningGateway, startGateway } from "../support/gateway-process.js";
+import { descendants, groupMembers } from "../support/process-tree.js";
+
+/**
+ * The scheduler through real HTTP, with the fake llama-server as backend (fast, and faults on
+ * demand): lazy load under a herd, LRU with a busy model, queue limits, disconnects, instances,
+ * ttl, preload, pinned. After each test no child process of the gateway is left.
+ */
+let gateway: RunningGateway | undefined;
+let groups = new Set<number>();
+
+afterEach(async () => {
+  if (gateway === undefined) return;
+  for (const proc of descendants(gateway.process.pid ?? 0)) groups.add(proc.pgid);
+  assert.equal(await gateway.stop(), 0, gateway.output().slice(-2000));
+  await waitFor(
+    "every child to be gone",
+    () => (groupMembers([...groups]).length === 0 ? true : undefined),
+    5_000,
+  );
+  gateway = undefined;
+  groups = new Set();
+});
+
+async function start(config: Record<string, unknown>): Promise<RunningGateway> {
+  gateway = await startGateway(config);
+  return gateway;
+}
+
+function chat(g: RunningGateway, model: string, extra: Record<string, unknown> = {}, init: RequestInit = {}) {
+  return postJson(
+    g.url,
+    "/v1/chat/completions",
+    { model, messages: [{ role: "user", content: "hi" }], ...extra },
+    init,
+  );
+}
+
+function spawns(g: RunningGateway, instance: string): number {
+  return g
+    .output()
+    .split("\n")
+    .filter((line) => line.includes('"spawned llama-server"') && line.includes(`"${instance}"`)).length;
+}
+
+async function modelState(g: RunningGateway, id: string): Promise<string | undefined> {
+  const list = (await (await fetch(`${g.url}/v1/models`)).json()) as {
+    data: Array<{ id: string; state: string }>;
+  };
+  return list.data.find((m) => m.id === id)?.state;
+}
+
+test("200 simultaneous requests for a cold model share exactly one spawn", async () => {
+  const g = await start({ models: { m: { cmd: fakeCmd("--fake-load-ms", "300"), maxConcurrent: 64 } } });
+  const answers = await Promise.all(Array.from({ length: 200 }, () => chat(g, "m")));
+  assert.deepEqual([...new Set(answers.map((r) => r.status))], [200]);
+  await Promise.all(answers.map((r) => r.arrayBuffer()));
+  assert.equal(spawns(g, "m#0"), 1);
+});
+
+test("a busy model is not evicted: the other model's request waits, then the swap happens", async () => {
+  const g = await start({
+    scheduler: { maxLoadedModels: 1 },
+    models: {
+      a: { cmd: fakeCmd("--fake-tokens", "20", "--fake-token-delay-ms", "25") },
+      b: { cmd: fakeCmd() },
+    },
+  });
+  const streaming = await chat(g, "a", { stream: true });
+  assert.equal(streaming.status, 200);
+  const other = chat(g, "b");
+  const stream = await readAll(streaming);
+  assert.equal(stream.error, undefined, "the running stream was not cut by the swap");
+  assert.equal(sseData(stream.text).at(-1), "[DONE]");
+  assert.equal((await other).status, 200);
+  assert.equal(await modelState(g, "a"), "unloaded");
+  assert.equal(await modelState(g, "b"), "loaded");
+});
+
+test("queue full and queue timeout answer 503 with Retry-After", async () => {
+  const record = join(await tempDir(), "record.jsonl");
+  const g = await start({
+    models: {
+      m: {
+        cmd: fakeCmd("--fake-hang-inference", "--fake-record", record),
+        maxConcurrent: 1,
+        maxQueue: 1,
+        queueTimeout: "400ms",
+      },
+    },
+  });
+  const holder = new AbortController();
+  const first = chat(g, "m", {}, { signal: holder.signal }).catch(() => null);
+  await waitFor("the first request at the backend", () =>
+    readRecord(record).find((e) => e.event === "request"),
+  );
+  const queued = chat(g, "m");
+  const full = await waitFor("the queue to fill", async () => {
+    const res = await chat(g, "m");
+    if (res.status === 503) return res;
+    await res.arrayBuffer();
+    return undefined;
+  });
+  const fullBody = (await full.json()) as { error: { code: string } };
+  assert.equal(fullBody.error.code, "queue_full");
+  assert.equal(full.headers.get("retry-after"), "1");
+  const timedOut = await queued;
+  assert.equal(timedOut.status, 503);
+  assert.equal(((await timedOut.json()) as { error: { code: string } }).error.code, "queue_timeout");
+  assert.ok(Number(timedOut.headers.get("retry-after")) > 0);
+  holder.abort();
+  await first;
+});
+
+test("a client that disconnects while queued is never dispatched", async () => {
+  const record = join(await tempDir(), "record.jsonl");
+  const g = await start({
+    models: {
+      m: {
+        cmd: fakeCmd("--fake-record", record, "--fake-tokens", "10", "--fake-token-delay-ms", "40"),
+        maxConcurrent: 1,
+      },
+    },
+  });
+  const first = await chat(g, "m", { stream: true });
+  const leaver = new AbortController();
+  const queued = chat(
+    g,
+    "m",
+    { messages: [{ role: "user", content: "never dispatched" }] },
+    { signal: leaver.signal },
+  );
+  // The first stream holds the only slot until its tokens are out (10 × 40 ms): leave well before.
+  await waitFor("the first request at the backend", () =>
+    readRecord(record).find((e) => e.event === "request"),
+  );
+  leaver.abort();
+  await assert.rejects(queued);
+  await readAll(first);
+  const third = await chat(g, "m");
+  assert.equal(third.status, 200);
+  await third.arrayBuffer();
+  const requests = readRecord(record).filter((e) => e.event === "request");
+  assert.equal(requests.length, 2, `backend saw: ${JSON.stringify(requests)}`);
+});
+
+function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), "llamawrapper-sched-"));
+}
+
+test("two instances share the load: concurrent requests go to both", async () => {
+  const g = await start({
+    models: {
+      m: {
+        cmd: fakeCmd("--fake-tokens", "5", "--fake-token-delay-ms", "60"),
+        instances: 2,
+        maxConcurrent: 1,
+      },
+    },
+  });
+  const started = Date.now();
+  const answers = await Promise.all(Array.from({ length: 4 }, () => chat(g, "m")));
+  for (const res of answers) assert.equal(res.status, 200);
+  await Promise.all(answers.map((r) => r.arrayBuffer()));
+  assert.equal(spawns(g, "m#0"), 1);
+  assert.equal(spawns(g, "m#1"), 1);
+  const servedBy = g
+    .output()
+    .split("\n")
+    .filter((l) => l.includes('"msg":"request"'))
+    .map((l) => (JSON.parse(l) as { servedBy: string }).servedBy);
+  assert.deepEqual(new Set(servedBy), new Set(["m#0", "m#1"]));
+  assert.ok(Date.now() - started < 60_000);
+});
+
+test("ttl unloads an idle model; preload loads one at start; a pinned model is never evicted", async () => {
+  const g = await start({
+    scheduler: { maxLoadedModels: 1 },
+    models: {
+      pinned: { cmd: fakeCmd(), preload: true, pinned: true },
+      other: { cmd: fakeCmd() },
+    },
+  });
+  await waitFor("the preloaded model", async () =>
+    (await modelState(g, "pinned")) === "loaded" ? true : undefined,
+  );
+  const refused = await chat(g, "other");
+  assert.equal(refused.status, 503);
+  assert.match(((await refused.json()) as { error: { message: string } }).error.message, /pinned/);
+  await g.stop();
+  gateway = undefined;
+
+  const h = await start({ models: { brief: { cmd: fakeCmd(), ttl: "300ms" } } });
+  assert.equal((await chat(h, "brief")).status, 200);
+  assert.equal(await modelState(h, "brief"), "loaded");
+  await waitFor(
+    "the ttl unload",
+    async () => ((await modelState(h, "brief")) === "unloaded" ? true : undefined),
+    5_000,
+  );
+  assert.match(h.output(), /"reason":"ttl"/);
+});
