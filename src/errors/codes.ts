@@ -32,6 +32,18 @@ export const ERROR_CODES = {
     retryable: false,
     summary: "A field has the wrong type or a required field is missing.",
   },
+  param_not_allowed: {
+    status: 400,
+    type: "invalid_request_error",
+    retryable: false,
+    summary: "The body sets a llama-server-internal field that the request policy refuses.",
+  },
+  context_length_exceeded: {
+    status: 400,
+    type: "invalid_request_error",
+    retryable: false,
+    summary: "The prompt does not fit the model's context (llama-server's exceed_context_size_error).",
+  },
   model_required: {
     status: 400,
     type: "invalid_request_error",
@@ -87,11 +99,29 @@ export const ERROR_CODES = {
     retryable: true,
     summary: "Too many requests or tokens for this key or address.",
   },
+  headers_too_large: {
+    status: 431,
+    type: "invalid_request_error",
+    retryable: false,
+    summary: "The request headers are larger than server.maxHeaderSize.",
+  },
   internal_error: {
     status: 500,
     type: "server_error",
     retryable: false,
     summary: "A bug in the gateway; the message says what failed.",
+  },
+  backend_internal_error: {
+    status: 500,
+    type: "server_error",
+    retryable: false,
+    summary: "llama-server answered 500; its message is passed on.",
+  },
+  not_supported: {
+    status: 501,
+    type: "invalid_request_error",
+    retryable: false,
+    summary: "The model's llama-server cannot serve this route (e.g. embeddings without --embeddings).",
   },
   backend_crashed: {
     status: 502,
@@ -104,6 +134,12 @@ export const ERROR_CODES = {
     type: "server_error",
     retryable: false,
     summary: "llama-server answered with something the gateway could not use.",
+  },
+  backend_unavailable: {
+    status: 503,
+    type: "server_error",
+    retryable: true,
+    summary: "llama-server answered 503 (busy loading or unavailable).",
   },
   model_load_failed: {
     status: 503,

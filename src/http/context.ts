@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Usage } from "../proxy/usage.js";
+import type { Access } from "../security/access.js";
 
 /** What the access log records about one request; routes fill in what they learn. */
 export interface RequestFacts {
@@ -8,6 +10,10 @@ export interface RequestFacts {
   /** ms from request start to the first response byte from the backend. */
   ttfbMs: number | null;
   errorCode: string | null;
+  /** Token counts of the answer, for metrics and token rate limits; null when it had none. */
+  usage: Usage | null;
+  /** Whether the answer came from the response cache; null where no cache was asked. */
+  cacheHit: boolean | null;
 }
 
 export interface RequestContext {
@@ -19,6 +25,13 @@ export interface RequestContext {
   /** Aborted when the client goes away before its response finished. */
   readonly signal: AbortSignal;
   readonly facts: RequestFacts;
+  /** The client's address: the socket's, or from X-Forwarded-For within server.trustProxy hops. */
+  readonly clientAddress: string;
+  /**
+   * Who is asking and what they may use; set by the auth step before any route runs. A route
+   * that resolves a model calls `ctx.access.requireModel(model)` (403 outside the key's scope).
+   */
+  access: Access;
 }
 
 export type Handler = (ctx: RequestContext) => Promise<void>;

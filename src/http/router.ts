@@ -1,42 +1,43 @@
 import { GatewayError } from "../errors/gateway-error.js";
-import type { Handler } from "./context.js";
+import type { Handler, RequestContext } from "./context.js";
 
-export interface Route {
-  readonly method: "GET" | "POST";
-  readonly path: string;
-  readonly handler: Handler;
-}
+type Method = "GET" | "POST";
+
+/** A handler that also gets what follows its route's prefix (e.g. the id in /v1/models/{id}). */
+export type PrefixHandler = (ctx: RequestContext, rest: string) => Promise<void>;
+
+export type Route =
+  | { readonly method: Method; readonly path: string; readonly handler: Handler }
+  | { readonly method: Method; readonly prefix: string; readonly handler: PrefixHandler };
 
 /**
- * Exact-path routing: the OpenAI surface is a fixed set of paths, so a Map lookup is all it
- * takes (no regex walk on the hot path). A known path with the wrong method is a 405.
+ * Exact-path routing first: the OpenAI surface is a fixed set of paths, so a Map lookup is all
+ * the hot path takes. Only a miss tries the few prefix routes, whose remainder is a parameter
+ * that may itself contain `/` (model ids like `org/model`). A known path with the wrong method
+ * is a 405.
  */
 export class Router {
   readonly #routes = new Map<string, Map<string, Handler>>();
+  readonly #prefixes = new Map<string, Map<string, PrefixHandler>>();
 
   constructor(routes: readonly Route[]) {
     for (const route of routes) {
-      let byMethod = this.#routes.get(route.path);
-      if (byMethod === undefined) {
-        byMethod = new Map();
-        this.#routes.set(route.path, byMethod);
-      }
-      if (byMethod.has(route.method)) throw new Error(`duplicate route ${route.method} ${route.path}`);
-      byMethod.set(route.method, route.handler);
+      if ("prefix" in route) add(this.#prefixes, route.prefix, route.method, route.handler);
+      else add(this.#routes, route.path, route.method, route.handler);
     }
   }
 
   match(method: string, path: string): Handler {
-    const byMethod = this.#routes.get(path);
-    if (byMethod === undefined) throw new GatewayError("not_found", `no route for ${method} ${path}`);
-    const handler = byMethod.get(method);
-    if (handler === undefined) {
-      throw new GatewayError(
-        "method_not_allowed",
-        `${path} accepts ${[...byMethod.keys()].join(", ")}, not ${method}`,
-      );
+    const exact = this.#routes.get(path);
+    if (exact !== undefined) return pick(exact, method, path);
+    for (const [prefix, byMethod] of this.#prefixes) {
+      if (path.length > prefix.length && path.startsWith(prefix)) {
+        const handler = pick(byMethod, method, path);
+        const rest = path.slice(prefix.length);
+        return (ctx) => handler(ctx, rest);
+      }
     }
-    return handler;
+    throw new GatewayError("not_found", `no route for ${method} ${path}`);
   }
 
   /** Every route, for tests that check each one (e.g. that admin routes are guarded). */
@@ -44,6 +45,29 @@ export class Router {
     const out: Array<{ method: string; path: string }> = [];
     for (const [path, byMethod] of this.#routes)
       for (const method of byMethod.keys()) out.push({ method, path });
+    for (const [prefix, byMethod] of this.#prefixes)
+      for (const method of byMethod.keys()) out.push({ method, path: `${prefix}{param}` });
     return out;
   }
+}
+
+function add<H>(table: Map<string, Map<string, H>>, key: string, method: string, handler: H): void {
+  let byMethod = table.get(key);
+  if (byMethod === undefined) {
+    byMethod = new Map();
+    table.set(key, byMethod);
+  }
+  if (byMethod.has(method)) throw new Error(`duplicate route ${method} ${key}`);
+  byMethod.set(method, handler);
+}
+
+function pick<H>(byMethod: Map<string, H>, method: string, path: string): H {
+  const handler = byMethod.get(method);
+  if (handler === undefined) {
+    throw new GatewayError(
+      "method_not_allowed",
+      `${path} accepts ${[...byMethod.keys()].join(", ")}, not ${method}`,
+    );
+  }
+  return handler;
 }

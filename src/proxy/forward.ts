@@ -1,12 +1,14 @@
 import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import type { Dispatcher } from "undici";
 import type { GatewayError } from "../errors/gateway-error.js";
-import { renderStreamError } from "../errors/render.js";
 import type { Endpoint } from "../process/supervisor.js";
+import { backendError } from "./backend-error.js";
+import { readWhole, relaySse, shapeJson } from "./relay.js";
+import type { Shaping } from "./shaping.js";
 import { isAbort, isRetryable, upstreamError } from "./upstream-error.js";
+import type { Usage } from "./usage.js";
 
 export interface ForwardInput {
-  readonly modelId: string;
   readonly endpoint: Endpoint;
   readonly method: string;
   readonly path: string;
@@ -17,37 +19,27 @@ export interface ForwardInput {
   /** Longest silence allowed between two body chunks. */
   readonly idleTimeoutMs: number;
   readonly signal: AbortSignal;
+  readonly shaping: Shaping;
+}
+
+interface OutcomeBase {
+  readonly status: number;
+  readonly firstByteAt: number | null;
+  /** Token counts from the answer (the final chunk of a stream); null when it had none. */
+  readonly usage: Usage | null;
 }
 
 export type ForwardOutcome =
-  | { readonly kind: "completed"; readonly status: number; readonly firstByteAt: number | null }
+  | (OutcomeBase & { readonly kind: "completed" })
   /** Failed after the response started; the client got an in-band error or a cut connection. */
-  | {
-      readonly kind: "broken";
-      readonly status: number;
-      readonly error: GatewayError;
-      readonly firstByteAt: number | null;
-    }
-  | { readonly kind: "client-gone"; readonly status: number; readonly firstByteAt: number | null };
+  | (OutcomeBase & { readonly kind: "broken"; readonly error: GatewayError })
+  | (OutcomeBase & { readonly kind: "client-gone" });
 
 /** Response headers worth passing on; everything else (server, CORS, hop-by-hop) is ours to set. */
-const PASSED_HEADERS = ["content-type", "content-length"] as const;
-
-function responseHeaders(
-  upstream: IncomingHttpHeaders,
-  isSse: boolean,
-  requestId: string,
-): Record<string, string> {
+function responseHeaders(upstream: IncomingHttpHeaders, requestId: string): Record<string, string> {
   const headers: Record<string, string> = { "x-request-id": requestId };
-  for (const name of PASSED_HEADERS) {
-    const value = upstream[name];
-    if (typeof value === "string") headers[name] = value;
-  }
-  if (isSse) {
-    delete headers["content-length"];
-    headers["cache-control"] = "no-cache";
-    headers["x-accel-buffering"] = "no";
-  }
+  const type = upstream["content-type"];
+  if (typeof type === "string") headers["content-type"] = type;
   return headers;
 }
 
@@ -68,32 +60,18 @@ function send(dispatcher: Dispatcher, input: ForwardInput): Promise<Dispatcher.R
   });
 }
 
-/** Resolves when the client can take more, or false when it went away first. */
-function drained(res: ServerResponse): Promise<boolean> {
-  return new Promise((resolve) => {
-    const onDrain = () => done(true);
-    const onClose = () => done(false);
-    const done = (value: boolean) => {
-      res.off("drain", onDrain);
-      res.off("close", onClose);
-      resolve(value);
-    };
-    res.once("drain", onDrain);
-    res.once("close", onClose);
-  });
-}
-
 /**
- * Sends one request to one llama-server and streams its answer to the client chunk by chunk,
- * never buffering: each chunk is written as it arrives, and reading pauses while the client's
- * socket is full. Errors before the response started are thrown (the caller renders them as
- * JSON); after that, an SSE stream ends with an in-band error event and [DONE].
+ * Sends one request to one llama-server and relays its answer, shaped (see Shaping): a stream
+ * event by event as it arrives, a JSON answer whole. Errors before the response started are
+ * thrown (the caller renders them as JSON): a dead backend as 502, llama-server's own error
+ * answer with its status in OpenAI's shape. After that, a stream ends with an in-band error.
  */
 export async function forward(
   dispatcher: Dispatcher,
   input: ForwardInput,
   res: ServerResponse,
 ): Promise<ForwardOutcome> {
+  const { shaping } = input;
   let upstream: Dispatcher.ResponseData;
   try {
     upstream = await send(dispatcher, input).catch((error: unknown) => {
@@ -104,31 +82,39 @@ export async function forward(
       return send(dispatcher, input);
     });
   } catch (error) {
-    if (isAbort(error) || input.signal.aborted) return { kind: "client-gone", status: 499, firstByteAt: null };
-    throw upstreamError(error, input.modelId);
+    if (isAbort(error) || input.signal.aborted)
+      return { kind: "client-gone", status: 499, firstByteAt: null, usage: null };
+    throw upstreamError(error, shaping.modelId);
   }
   const status = upstream.statusCode;
   const contentType = String(upstream.headers["content-type"] ?? "");
-  const isSse = contentType.startsWith("text/event-stream");
-  res.writeHead(status, responseHeaders(upstream.headers, isSse, input.requestId));
-  if (isSse) res.flushHeaders();
-  let firstByteAt: number | null = null;
-  try {
-    for await (const chunk of upstream.body) {
-      firstByteAt ??= performance.now();
-      if (!res.write(chunk) && !(await drained(res))) {
-        upstream.body.destroy();
-        return { kind: "client-gone", status, firstByteAt };
-      }
-    }
-  } catch (error) {
-    if (isAbort(error) || input.signal.aborted || res.destroyed)
-      return { kind: "client-gone", status, firstByteAt };
-    const failure = upstreamError(error, input.modelId);
-    if (isSse) res.end(renderStreamError(failure));
-    else res.destroy(failure);
-    return { kind: "broken", status, error: failure, firstByteAt };
+  const headers = responseHeaders(upstream.headers, input.requestId);
+  if (contentType.startsWith("text/event-stream") && status < 400) {
+    headers["cache-control"] = "no-cache";
+    headers["x-accel-buffering"] = "no";
+    res.writeHead(status, headers);
+    res.flushHeaders();
+    const relayed = await relaySse(upstream.body, res, shaping, input.signal);
+    const base = { status, firstByteAt: relayed.firstByteAt, usage: relayed.usage };
+    if (relayed.kind === "broken" && relayed.failure !== null)
+      return { ...base, kind: "broken", error: relayed.failure };
+    return { ...base, kind: relayed.kind === "client-gone" ? "client-gone" : "completed" };
   }
-  res.end();
-  return { kind: "completed", status, firstByteAt };
+  let firstByteAt: number | null = null;
+  let body: Buffer;
+  try {
+    body = await readWhole(upstream.body, () => {
+      firstByteAt = performance.now();
+    });
+  } catch (error) {
+    if (isAbort(error) || input.signal.aborted)
+      return { kind: "client-gone", status, firstByteAt, usage: null };
+    throw upstreamError(error, shaping.modelId);
+  }
+  if (status >= 400) throw backendError(status, body, shaping.modelId);
+  const shaped = contentType.includes("json") ? shapeJson(body, shaping) : { body, usage: null };
+  headers["content-length"] = String(shaped.body.length);
+  res.writeHead(status, headers);
+  res.end(shaped.body);
+  return { kind: "completed", status, firstByteAt, usage: shaped.usage };
 }

@@ -5,7 +5,9 @@ import type { Catalog } from "../../scheduler/catalog.js";
 import type { Scheduler } from "../../scheduler/scheduler.js";
 import type { Handler } from "../context.js";
 import { parseJsonObject, readBody } from "../read-body.js";
-import { type InferenceKind, validateInference } from "./validate-inference.js";
+import type { ApiSpec } from "./api-specs.js";
+import { upstreamBody } from "./upstream-body.js";
+import { validateRequest } from "./validate-request.js";
 
 export interface InferenceDeps {
   readonly catalog: Catalog;
@@ -17,15 +19,16 @@ export interface InferenceDeps {
 }
 
 /**
- * POST /v1/chat/completions, /v1/completions, /v1/embeddings: read and check the body, resolve
- * the model (id or alias), get an instance from the scheduler (which may load or evict), and
- * stream llama-server's answer back. The body is forwarded as received, byte for byte.
+ * One POST route of the API: read and check the body (bad input never reaches llama-server),
+ * resolve the model (id or alias; defaultModel when none is named), get an instance from the
+ * scheduler (which may queue, load or evict), and relay llama-server's answer with `model`
+ * showing the name the client asked for. Usage lands in ctx.facts for the access log.
  */
-export function inferenceHandler(deps: InferenceDeps, kind: InferenceKind, upstreamPath: string): Handler {
+export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
   return async (ctx) => {
     const raw = await readBody(ctx.req, deps.bodyLimitBytes);
     const body = parseJsonObject(raw);
-    validateInference(kind, body);
+    validateRequest(spec, body);
     const asked = typeof body.model === "string" ? body.model : deps.catalog.defaultModel;
     if (asked === null) {
       throw new GatewayError(
@@ -41,26 +44,34 @@ export function inferenceHandler(deps: InferenceDeps, kind: InferenceKind, upstr
     if (model === undefined) {
       throw new GatewayError("model_not_found", `The model '${asked}' does not exist`, { param: "model" });
     }
+    ctx.access.requireModel(model);
     ctx.facts.modelServed = model.id;
+    const upstream = upstreamBody(spec, raw, body);
     const lease = await deps.scheduler.acquire(model.id, ctx.signal);
     ctx.facts.instance = lease.instance;
     try {
       const outcome = await forward(
         deps.dispatcher,
         {
-          modelId: model.id,
           endpoint: lease.endpoint,
           method: "POST",
-          path: upstreamPath,
-          body: raw,
+          path: spec.upstreamPath,
+          body: upstream.body,
           requestId: ctx.requestId,
           headersTimeoutMs: deps.headersTimeoutMs,
           idleTimeoutMs: deps.idleTimeoutMs,
           signal: ctx.signal,
+          shaping: {
+            modelId: model.id,
+            modelName: asked,
+            dialect: spec.dialect,
+            stripUsageChunk: upstream.stripUsageChunk,
+          },
         },
         ctx.res,
       );
       if (outcome.firstByteAt !== null) ctx.facts.ttfbMs = outcome.firstByteAt - ctx.startedAt;
+      ctx.facts.usage = outcome.usage;
       if (outcome.kind === "broken") ctx.facts.errorCode = outcome.error.code;
     } finally {
       lease.release();

@@ -1,35 +1,47 @@
+import { GatewayError } from "../../errors/gateway-error.js";
 import type { Catalog } from "../../scheduler/catalog.js";
 import type { Scheduler } from "../../scheduler/scheduler.js";
-import type { Handler } from "../context.js";
+import type { Handler, RequestContext } from "../context.js";
 import { sendJson } from "../send.js";
+import { modelEntry, modelStates } from "./model-info.js";
 
-export type ModelState = "loaded" | "loading" | "unloaded";
-
-/**
- * GET /v1/models: every listed id and alias in OpenAI's shape, plus fields clients find useful
- * (extra fields do not break OpenAI clients): whether it is loaded, and which model an alias is.
- */
+/** GET /v1/models: every listed id and alias (unlisted aliases are left out). */
 export function modelsHandler(catalog: Catalog, scheduler: Scheduler, createdAt: number): Handler {
   return async (ctx) => {
-    const states = new Map<string, ModelState>();
-    for (const group of scheduler.groups()) {
-      const children = group.supervisors().map((supervisor) => supervisor.snapshot().state);
-      const state: ModelState = children.includes("ready")
-        ? "loaded"
-        : children.includes("starting")
-          ? "loading"
-          : "unloaded";
-      states.set(group.id, state);
-    }
-    const data = catalog.listed().map((entry) => ({
-      id: entry.name,
-      object: "model",
-      created: createdAt,
-      owned_by: entry.model.ownedBy,
-      ...(entry.isAlias ? { alias_of: entry.model.id } : {}),
-      state: states.get(entry.model.id) ?? "unloaded",
-      instances: entry.model.instances,
-    }));
+    const states = modelStates(scheduler);
+    const data = catalog
+      .listed()
+      .map((entry) =>
+        modelEntry(entry.name, entry.model, states.get(entry.model.id) ?? "unloaded", createdAt),
+      );
     sendJson(ctx.res, 200, { object: "list", data });
+  };
+}
+
+/**
+ * GET /v1/models/{id}: one id or alias, unlisted ones included (a name that works for requests
+ * can be looked up). The OpenAI SDKs percent-encode the id, so `org/model` arrives as
+ * `org%2Fmodel`; a raw slash is accepted too.
+ */
+export function modelHandler(
+  catalog: Catalog,
+  scheduler: Scheduler,
+  createdAt: number,
+): (ctx: RequestContext, rest: string) => Promise<void> {
+  return async (ctx, rest) => {
+    let name: string;
+    try {
+      name = decodeURIComponent(rest);
+    } catch {
+      throw new GatewayError("invalid_request", "the model id in the path is not valid percent-encoding", {
+        param: "model",
+      });
+    }
+    const model = catalog.resolve(name);
+    if (model === undefined) {
+      throw new GatewayError("model_not_found", `The model '${name}' does not exist`, { param: "model" });
+    }
+    const state = modelStates(scheduler).get(model.id) ?? "unloaded";
+    sendJson(ctx.res, 200, modelEntry(name, model, state, createdAt));
   };
 }

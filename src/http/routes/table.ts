@@ -2,9 +2,11 @@ import type { Dispatcher } from "undici";
 import type { Catalog } from "../../scheduler/catalog.js";
 import type { Scheduler } from "../../scheduler/scheduler.js";
 import type { Route } from "../router.js";
+import { apiSpecs } from "./api-specs.js";
 import { healthHandler } from "./health.js";
 import { type InferenceDeps, inferenceHandler } from "./inference.js";
-import { modelsHandler } from "./models.js";
+import { modelHandler, modelsHandler } from "./models.js";
+import { upstreamHandler } from "./upstream.js";
 
 export interface RouteDeps extends InferenceDeps {
   readonly catalog: Catalog;
@@ -12,31 +14,34 @@ export interface RouteDeps extends InferenceDeps {
   readonly dispatcher: Dispatcher;
   readonly createdAt: number;
   readonly isDraining: () => boolean;
+  /** server.upstreamPassthrough: whether /upstream/{model}/... exists. */
+  readonly upstreamPassthrough: boolean;
 }
 
-/** The gateway's routes; llama-server's own paths are the upstream targets. */
+/** The gateway's routes; each POST route forwards to llama-server's route of the same meaning. */
 export function routeTable(deps: RouteDeps): Route[] {
+  const upstream = upstreamHandler(deps);
+  const passthrough: Route[] = deps.upstreamPassthrough
+    ? [
+        { method: "GET", prefix: "/upstream/", handler: upstream },
+        { method: "POST", prefix: "/upstream/", handler: upstream },
+      ]
+    : [];
   return [
-    {
-      method: "POST",
-      path: "/v1/chat/completions",
-      handler: inferenceHandler(deps, "chat", "/v1/chat/completions"),
-    },
-    {
-      method: "POST",
-      path: "/v1/completions",
-      handler: inferenceHandler(deps, "completion", "/v1/completions"),
-    },
-    {
-      method: "POST",
-      path: "/v1/embeddings",
-      handler: inferenceHandler(deps, "embedding", "/v1/embeddings"),
-    },
+    ...apiSpecs().map(
+      (spec): Route => ({ method: "POST", path: spec.path, handler: inferenceHandler(deps, spec) }),
+    ),
     {
       method: "GET",
       path: "/v1/models",
       handler: modelsHandler(deps.catalog, deps.scheduler, deps.createdAt),
     },
+    {
+      method: "GET",
+      prefix: "/v1/models/",
+      handler: modelHandler(deps.catalog, deps.scheduler, deps.createdAt),
+    },
     { method: "GET", path: "/health", handler: healthHandler(deps.isDraining) },
+    ...passthrough,
   ];
 }

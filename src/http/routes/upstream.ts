@@ -1,0 +1,62 @@
+import type { Dispatcher } from "undici";
+import { GatewayError } from "../../errors/gateway-error.js";
+import { passthrough } from "../../proxy/passthrough.js";
+import type { Catalog } from "../../scheduler/catalog.js";
+import type { Scheduler } from "../../scheduler/scheduler.js";
+import type { PrefixHandler } from "../router.js";
+
+export interface UpstreamDeps {
+  readonly catalog: Catalog;
+  readonly scheduler: Scheduler;
+  readonly dispatcher: Dispatcher;
+  readonly headersTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+}
+
+/**
+ * /upstream/{model}/{path...}: `rest` is `{model}/{path}`; the model is an id or alias,
+ * percent-encoded when it holds a slash (`org%2Fmodel`). The query string goes along.
+ */
+export function upstreamHandler(deps: UpstreamDeps): PrefixHandler {
+  return async (ctx, rest) => {
+    const slash = rest.indexOf("/");
+    const encoded = slash === -1 ? rest : rest.slice(0, slash);
+    let name: string;
+    try {
+      name = decodeURIComponent(encoded);
+    } catch {
+      throw new GatewayError("invalid_request", "the model in the path is not valid percent-encoding", {
+        param: "model",
+      });
+    }
+    const model = deps.catalog.resolve(name);
+    if (model === undefined) {
+      throw new GatewayError("model_not_found", `The model '${name}' does not exist`, { param: "model" });
+    }
+    ctx.facts.modelAsked = name;
+    ctx.facts.modelServed = model.id;
+    const url = ctx.req.url ?? "/";
+    const query = url.indexOf("?");
+    const path = (slash === -1 ? "/" : rest.slice(slash)) + (query === -1 ? "" : url.slice(query));
+    const lease = await deps.scheduler.acquire(model.id, ctx.signal);
+    ctx.facts.instance = lease.instance;
+    try {
+      await passthrough(
+        deps.dispatcher,
+        {
+          endpoint: lease.endpoint,
+          modelId: model.id,
+          path,
+          requestId: ctx.requestId,
+          headersTimeoutMs: deps.headersTimeoutMs,
+          idleTimeoutMs: deps.idleTimeoutMs,
+          signal: ctx.signal,
+        },
+        ctx.req,
+        ctx.res,
+      );
+    } finally {
+      lease.release();
+    }
+  };
+}

@@ -1,0 +1,110 @@
+import { objectEnd } from "./json-bytes.js";
+
+/** Token counts of one request, whatever API shape llama-server reported them in. */
+export interface Usage {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  /** Prompt tokens llama-server took from its KV cache instead of evaluating them. */
+  readonly cachedTokens: number;
+}
+
+/**
+ * How an answer reports usage and in-stream errors:
+ * - `openai`: `"usage":{prompt_tokens, completion_tokens, prompt_tokens_details.cached_tokens}`
+ * - `responses`: `"usage":{input_tokens, output_tokens, input_tokens_details.cached_tokens}`
+ * - `anthropic`: `"usage":{input_tokens, cache_read_input_tokens, output_tokens}`, where
+ *   llama-server's input_tokens leaves out the cached part, and streams split it over
+ *   message_start and message_delta
+ * - `native`: llama-server's own /infill shape, `tokens_evaluated`/`tokens_predicted` and
+ *   `timings.cache_n` on the final object
+ * - `none`: answers without usage (/tokenize, /detokenize, count_tokens)
+ */
+export type Dialect = "openai" | "responses" | "anthropic" | "native" | "none";
+
+const USAGE_KEY = Buffer.from('"usage":{');
+
+type Raw = Record<string, unknown>;
+
+function num(value: unknown): number | undefined {
+  return typeof value === "number" && Number.isFinite(value) ? value : undefined;
+}
+
+function nested(value: unknown, key: string): unknown {
+  return typeof value === "object" && value !== null ? (value as Raw)[key] : undefined;
+}
+
+/**
+ * Collects the usage numbers of one answer. Streams report them in pieces (Anthropic: input
+ * in message_start, output in message_delta), so later values of a field replace earlier ones.
+ */
+export class UsageTally {
+  readonly #dialect: Dialect;
+  readonly #fields = new Map<string, number>();
+
+  constructor(dialect: Dialect) {
+    this.#dialect = dialect;
+  }
+
+  get dialect(): Dialect {
+    return this.#dialect;
+  }
+
+  #take(key: string, value: unknown): void {
+    const n = num(value);
+    if (n !== undefined) this.#fields.set(key, n);
+  }
+
+  /** One `usage` object, or (native dialect) the final llama-server object. */
+  add(object: Raw): void {
+    if (this.#dialect === "native") {
+      this.#take("prompt", object.tokens_evaluated);
+      this.#take("completion", object.tokens_predicted);
+      this.#take("cached", nested(object.timings, "cache_n"));
+      return;
+    }
+    this.#take("prompt", object.prompt_tokens ?? object.input_tokens);
+    this.#take("completion", object.completion_tokens ?? object.output_tokens);
+    this.#take(
+      "cached",
+      nested(object.prompt_tokens_details ?? object.input_tokens_details, "cached_tokens"),
+    );
+    this.#take("cacheRead", object.cache_read_input_tokens);
+  }
+
+  /**
+   * Finds every `"usage":{…}` object in `buf` from `from` on and adds it; returns the spans
+   * found, so a caller can drop the events that carry them. A span cut off at the end of `buf`
+   * is skipped (callers pass complete events only).
+   */
+  scan(buf: Buffer, from = 0): Array<{ start: number; end: number }> {
+    const spans: Array<{ start: number; end: number }> = [];
+    let at = buf.indexOf(USAGE_KEY, from);
+    while (at !== -1) {
+      const objectStart = at + USAGE_KEY.length - 1;
+      const end = objectEnd(buf, objectStart);
+      if (end === -1) break;
+      try {
+        this.add(JSON.parse(buf.toString("utf8", objectStart, end)) as Raw);
+        spans.push({ start: at, end });
+      } catch {
+        // Not JSON after all: not a usage object this code understands; skip it.
+      }
+      at = buf.indexOf(USAGE_KEY, end);
+    }
+    return spans;
+  }
+
+  /** The totals, or null when the answer reported none. */
+  result(): Usage | null {
+    const fields = this.#fields;
+    if (!fields.has("prompt") && !fields.has("completion")) return null;
+    const cacheRead = fields.get("cacheRead");
+    // Anthropic counts cached prompt tokens apart from input_tokens; the others include them.
+    const prompt = (fields.get("prompt") ?? 0) + (this.#dialect === "anthropic" ? (cacheRead ?? 0) : 0);
+    return {
+      promptTokens: prompt,
+      completionTokens: fields.get("completion") ?? 0,
+      cachedTokens: this.#dialect === "anthropic" ? (cacheRead ?? 0) : (fields.get("cached") ?? 0),
+    };
+  }
+}
