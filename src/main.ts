@@ -4,6 +4,8 @@ import type { Logger } from "pino";
 import { Agent } from "undici";
 import type { GatewayConfig } from "./config/types.js";
 import { createRequestHandler } from "./http/handle-request.js";
+import { clientErrorHandler } from "./http/middleware/client-error.js";
+import { requestPipeline } from "./http/middleware/pipeline.js";
 import { Router } from "./http/router.js";
 import { routeTable } from "./http/routes/table.js";
 import { DEFAULT_RESTART_POLICY } from "./process/crash-history.js";
@@ -13,6 +15,11 @@ import { Catalog } from "./scheduler/catalog.js";
 import { modelMemory } from "./scheduler/memory-estimate.js";
 import { ModelGroup } from "./scheduler/model-group.js";
 import { Scheduler } from "./scheduler/scheduler.js";
+import { noAccess } from "./security/access.js";
+import { KeyTable } from "./security/key-table.js";
+import type { Limiter } from "./security/limiter.js";
+import { MemoryLimiter } from "./security/memory-limiter.js";
+import { RedisLimiter } from "./security/redis-limiter.js";
 
 /** The composition root: the only place that constructs and wires the parts. */
 export interface GatewayDeps {
@@ -39,10 +46,6 @@ const READINESS_INTERVAL_MS = 20;
 /** After ready: every 10 s, 2 s timeout, 3 misses → restart (RELIABILITY.md defaults). */
 const LIVENESS = { intervalMs: 10_000, timeoutMs: 2_000, failures: 3 };
 const LOG_LINES = 200;
-/** No total limit on generations; a silent backend is cut after this (RELIABILITY.md). */
-const STREAM_IDLE_TIMEOUT_MS = 300_000;
-/** A non-streaming answer's headers come only when generation ends, so this is generous. */
-const FIRST_BYTE_TIMEOUT_MS = 600_000;
 
 function buildGroups(deps: GatewayDeps, onIdle: (group: ModelGroup) => void): Map<string, ModelGroup> {
   const groups = new Map<string, ModelGroup>();
@@ -124,17 +127,34 @@ export function createGateway(deps: GatewayDeps): Gateway {
       scheduler,
       dispatcher,
       bodyLimitBytes: config.server.bodyLimitBytes,
-      headersTimeoutMs: FIRST_BYTE_TIMEOUT_MS,
-      idleTimeoutMs: STREAM_IDLE_TIMEOUT_MS,
+      headersTimeoutMs: config.server.firstByteTimeoutMs,
+      idleTimeoutMs: config.server.streamIdleTimeoutMs,
       createdAt: Math.floor(Date.now() / 1000),
       isDraining: () => draining,
+      upstreamPassthrough: config.server.upstreamPassthrough,
     }),
   );
-  const handle = createRequestHandler({ router, log });
+  // Key files are read here, once: a key that cannot be read stops the start (config/load checked it).
+  const keys = KeyTable.fromConfig(config.auth, config.rateLimit);
+  const limiter: Limiter =
+    config.rateLimit.redis === null ? new MemoryLimiter() : new RedisLimiter(config.rateLimit.redis, log);
+  const handle = createRequestHandler({
+    router,
+    log,
+    steps: requestPipeline({ config, keys, limiter }),
+    initialAccess: noAccess(config.rateLimit),
+    trustProxy: config.server.trustProxy,
+    streamIdleTimeoutMs: config.server.streamIdleTimeoutMs,
+  });
   let inFlight = 0;
   let onDrained: (() => void) | null = null;
   const server = createServer(
-    { headersTimeout: config.server.headersTimeoutMs, noDelay: true },
+    {
+      headersTimeout: config.server.headersTimeoutMs,
+      requestTimeout: config.server.requestTimeoutMs,
+      maxHeaderSize: config.server.maxHeaderBytes,
+      noDelay: true,
+    },
     (req, res) => {
       inFlight++;
       res.once("close", () => {
@@ -144,12 +164,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
       handle(req, res);
     },
   );
+  server.maxConnections = config.server.maxConnections;
+  server.on("clientError", clientErrorHandler(log));
 
   return {
     server,
     scheduler,
-    listen: () =>
-      new Promise((resolve, reject) => {
+    listen: async () => {
+      await limiter.ready();
+      return new Promise((resolve, reject) => {
         server.once("error", reject);
         server.listen(config.server.port, config.server.host, () => {
           server.off("error", reject);
@@ -161,7 +184,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
           }
           resolve(server.address() as AddressInfo);
         });
-      }),
+      });
+    },
     shutdown: async () => {
       draining = true;
       scheduler.close();
@@ -179,6 +203,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       server.closeAllConnections();
       await scheduler.stopAll();
       await deps.record?.close();
+      await limiter.close();
       await dispatcher.destroy();
     },
   };

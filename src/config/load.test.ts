@@ -30,10 +30,33 @@ test("a minimal config gets every default", () => {
       bodyLimitBytes: 10 * 1024 * 1024,
       headersTimeoutMs: 20_000,
       shutdownTimeoutMs: 30_000,
+      requestTimeoutMs: 60_000,
+      maxHeaderBytes: 16 * 1024,
+      maxConnections: 4096,
+      firstByteTimeoutMs: 600_000,
+      streamIdleTimeoutMs: 300_000,
+      trustProxy: 0,
+      allowedHosts: [],
     },
     llamaServer: { binary: null },
     scheduler: { maxLoadedModels: 2, memoryBudgetBytes: null },
-    logging: { level: "info" },
+    logging: { level: "info", file: null },
+    cors: {
+      origins: [],
+      methods: ["GET", "POST"],
+      headers: ["*"],
+      exposeHeaders: [
+        "x-request-id",
+        "retry-after",
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+      ],
+      credentials: false,
+      maxAgeSeconds: 600,
+    },
+    auth: { apiKeys: [], adminKeys: [], publicMetrics: false },
+    rateLimit: { requestsPerMinute: null, tokensPerMinute: null, burst: 20, redis: null },
     defaultModel: null,
     models: {
       qwen: {
@@ -106,6 +129,13 @@ models:
     bodyLimitBytes: 1_000_000_000,
     headersTimeoutMs: 1500,
     shutdownTimeoutMs: 90_000,
+    requestTimeoutMs: 60_000,
+    maxHeaderBytes: 16 * 1024,
+    maxConnections: 4096,
+    firstByteTimeoutMs: 600_000,
+    streamIdleTimeoutMs: 300_000,
+    trustProxy: 0,
+    allowedHosts: [],
   });
   assert.equal(config.scheduler.maxLoadedModels, 5);
   assert.equal(config.logging.level, "debug");

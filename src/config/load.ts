@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import { authProblems } from "./auth-checks.js";
 import { deepFreeze } from "./deep-freeze.js";
 import { type Env, substituteEnv } from "./env-subst.js";
 import { fileProblems } from "./file-checks.js";
@@ -51,6 +52,7 @@ export function parseConfig(text: string, options: ParseConfigOptions): ConfigRe
   const baseDir = resolve(options.baseDir);
   const checkProblems = [
     ...nameProblems(parsed.data),
+    ...authProblems(parsed.data, baseDir, options.checkFiles !== false),
     ...(options.checkFiles === false ? [] : fileProblems(parsed.data, baseDir)),
   ];
   if (checkProblems.length > 0) return fail(checkProblems);

@@ -3,11 +3,9 @@ import { MODEL_NAME_PATTERN, modelNameError } from "./model-name.js";
 import { durationSchema, optionalDurationSchema, optionalSizeSchema } from "./unit-schemas.js";
 
 /** Filled by the spawner with each instance's port; a `cmd` without it cannot be reached. */
-// biome-ignore lint/suspicious/noTemplateCurlyInString: a literal placeholder, not a template.
 const PORT_PLACEHOLDER = "${PORT}";
 
 const CMD_DESCRIPTION =
-  // biome-ignore lint/suspicious/noTemplateCurlyInString: placeholders the spawner fills, not a template.
   "Full argv instead of model+args; must contain ${PORT}. ${MODEL} and ${API_KEY} are also filled at spawn time.";
 
 /** Arguments the gateway itself passes in the `model:` form; a second copy in `args` would fight it. */

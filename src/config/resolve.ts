@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from "node:path";
+import { resolveAuth, resolveCors, resolveRateLimit, resolveServerTraffic } from "./resolve-security.js";
 import type { ParsedConfig } from "./schema.js";
 import type { GatewayConfig, LaunchSpec, ModelConfig } from "./types.js";
 
@@ -42,13 +43,21 @@ export function resolveConfig(parsed: ParsedConfig, baseDir: string, source: str
       bodyLimitBytes: parsed.server.bodyLimit,
       headersTimeoutMs: parsed.server.headersTimeout,
       shutdownTimeoutMs: parsed.server.shutdownTimeout,
+      upstreamPassthrough: parsed.server.upstreamPassthrough,
+      ...resolveServerTraffic(parsed.server),
     },
     llamaServer: { binary: binary === null ? null : resolveProgram(binary, baseDir) },
     scheduler: {
       maxLoadedModels: parsed.scheduler.maxLoadedModels,
       memoryBudgetBytes: parsed.scheduler.memoryBudget,
     },
-    logging: { level: parsed.logging.level },
+    logging: {
+      level: parsed.logging.level,
+      file: parsed.logging.file === null ? null : resolve(baseDir, parsed.logging.file),
+    },
+    cors: resolveCors(parsed.cors),
+    auth: resolveAuth(parsed, baseDir),
+    rateLimit: resolveRateLimit(parsed.rateLimit),
     defaultModel: parsed.defaultModel,
     models,
   };

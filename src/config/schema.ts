@@ -1,5 +1,7 @@
 import { z } from "zod";
+import { authSchema } from "./auth-schema.js";
 import { modelNameSchema, modelSchema } from "./model-schema.js";
+import { corsSchema, rateLimitSchema, serverTrafficFields } from "./traffic-schema.js";
 import type { LogLevel } from "./types.js";
 import { durationSchema, optionalSizeSchema, sizeSchema } from "./unit-schemas.js";
 
@@ -65,9 +67,20 @@ export function configSchema() {
       logging: z
         .strictObject({
           level: z.enum(LOG_LEVELS).default("info").describe("Lowest level written to the log."),
+          file: z
+            .string()
+            .min(1)
+            .nullable()
+            .default(null)
+            .describe(
+              "Write the log to this file (relative to the config file) instead of stdout. A failing log (disk full) never stops the gateway: lines are dropped.",
+            ),
         })
         .prefault({})
         .describe("Logging."),
+      cors: corsSchema(),
+      auth: authSchema(),
+      rateLimit: rateLimitSchema(),
       defaultModel: z
         .string()
         .min(1)
@@ -111,6 +124,13 @@ function serverSchema() {
         1,
       ),
       shutdownTimeout: durationSchema("30s", "How long a graceful shutdown lets in-flight requests finish."),
+      upstreamPassthrough: z
+        .boolean()
+        .default(false)
+        .describe(
+          "Serve /upstream/{model}/... : any path forwarded to an instance of that model (llama-server's web UI and own endpoints). Admin keys only.",
+        ),
+      ...serverTrafficFields(),
     })
     .prefault({})
     .describe("The gateway's own HTTP server.");

@@ -2,6 +2,8 @@
  * The validated, resolved, frozen configuration every other part receives.
  * Produced only by config/load.ts; durations are milliseconds, sizes bytes, paths absolute.
  */
+import type { AuthConfig, CorsConfig, RateLimitConfig, ServerTrafficConfig } from "./security-types.js";
+
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
 
 /** How a model's llama-server is started. */
@@ -41,7 +43,7 @@ export interface ModelConfig {
   readonly memoryBytes: number | null;
 }
 
-export interface ServerConfig {
+export interface ServerConfig extends ServerTrafficConfig {
   readonly host: string;
   readonly port: number;
   readonly bodyLimitBytes: number;
@@ -49,6 +51,8 @@ export interface ServerConfig {
   readonly headersTimeoutMs: number;
   /** How long graceful shutdown drains in-flight requests. */
   readonly shutdownTimeoutMs: number;
+  /** Whether /upstream/{model}/... forwards to llama-server (admin keys only). */
+  readonly upstreamPassthrough: boolean;
 }
 
 export interface GatewayConfig {
@@ -62,7 +66,14 @@ export interface GatewayConfig {
     /** null = no memory budget, only maxLoadedModels. */
     readonly memoryBudgetBytes: number | null;
   };
-  readonly logging: { readonly level: LogLevel };
+  readonly logging: {
+    readonly level: LogLevel;
+    /** Absolute path of the log file; null = stdout. */
+    readonly file: string | null;
+  };
+  readonly cors: CorsConfig;
+  readonly auth: AuthConfig;
+  readonly rateLimit: RateLimitConfig;
   /** Model used when a request names none; an id or alias. */
   readonly defaultModel: string | null;
   readonly models: Readonly<Record<string, ModelConfig>>;

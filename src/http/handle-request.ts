@@ -1,7 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { toGatewayError } from "../errors/gateway-error.js";
+import type { Access } from "../security/access.js";
 import type { RequestContext } from "./context.js";
+import { writeAccessLog } from "./middleware/access-log.js";
+import { clientAddressOf } from "./middleware/client-address.js";
+import { watchSlowReader } from "./middleware/slow-reader.js";
+import { pathOf, type Step } from "./middleware/step.js";
 import { requestIdFrom } from "./request-id.js";
 import type { Router } from "./router.js";
 import { sendError } from "./send.js";
@@ -9,18 +14,21 @@ import { sendError } from "./send.js";
 export interface RequestHandlerDeps {
   readonly router: Router;
   readonly log: Logger;
-}
-
-function pathOf(url: string | undefined): string {
-  const raw = url ?? "/";
-  const query = raw.indexOf("?");
-  return query === -1 ? raw : raw.slice(0, query);
+  /** The security and traffic steps, in order (middleware/pipeline.ts). */
+  readonly steps: readonly Step[];
+  /** What a request may do before the auth step decided: nothing. */
+  readonly initialAccess: Access;
+  /** server.trustProxy: hops of X-Forwarded-For to believe. */
+  readonly trustProxy: number;
+  /** A response the client takes no byte of for this long is dropped. */
+  readonly streamIdleTimeoutMs: number;
 }
 
 /**
- * The entry of every request: gives it an id, ties an AbortSignal to the client's connection
- * (so a client that leaves cancels its queued, loading or streaming work), routes it, renders
- * any error in OpenAI's shape, and writes one access-log line when it ends.
+ * The entry of every request: gives it an id (first, so every log line has it), ties an
+ * AbortSignal to the client's connection (a client that leaves cancels its queued, loading or
+ * streaming work), runs the pipeline's steps, routes it, renders any error in OpenAI's shape,
+ * and writes one access-log line when it ends.
  */
 export function createRequestHandler(
   deps: RequestHandlerDeps,
@@ -33,45 +41,46 @@ export function createRequestHandler(
       requestId: requestIdFrom(req.headers["x-request-id"]),
       startedAt: performance.now(),
       signal: abort.signal,
-      facts: { modelAsked: null, modelServed: null, instance: null, ttfbMs: null, errorCode: null },
+      facts: {
+        modelAsked: null,
+        modelServed: null,
+        instance: null,
+        ttfbMs: null,
+        errorCode: null,
+        usage: null,
+        cacheHit: null,
+      },
+      clientAddress: clientAddressOf(req, deps.trustProxy),
+      access: deps.initialAccess,
     };
     res.setHeader("x-request-id", ctx.requestId);
+    let route: string | null = null;
     res.once("close", () => {
       if (!res.writableFinished) abort.abort(new Error("client closed the connection"));
-      logRequest(deps.log, ctx);
+      writeAccessLog(deps.log, ctx, route);
     });
-    const path = pathOf(req.url);
-    let handling: Promise<void>;
-    try {
-      handling = deps.router.match(req.method ?? "GET", path)(ctx);
-    } catch (error) {
-      handling = Promise.reject(error);
-    }
-    handling.catch((error: unknown) => {
+    watchSlowReader(res, deps.streamIdleTimeoutMs, () => {
+      deps.log.warn({ requestId: ctx.requestId }, "the client stopped reading its response: dropped");
+    });
+
+    const run = async (): Promise<void> => {
+      for (const step of deps.steps) {
+        const outcome = step(ctx);
+        if ((outcome instanceof Promise ? await outcome : outcome) === "answered") return;
+      }
+      const path = pathOf(req.url);
+      const handler = deps.router.match(req.method ?? "GET", path);
+      route = path;
+      await handler(ctx);
+    };
+    run().catch((error: unknown) => {
       const failure = toGatewayError(error);
       ctx.facts.errorCode = failure.code;
       if (failure.code === "internal_error")
         deps.log.error({ err: error, requestId: ctx.requestId }, "request failed");
-      if (!res.destroyed) sendError(res, failure);
+      if (res.destroyed) return;
+      // An unread body would otherwise be read to its end to find the next request on the connection.
+      sendError(res, failure, req.complete ? {} : { connection: "close" });
     });
   };
-}
-
-function logRequest(log: Logger, ctx: RequestContext): void {
-  const { req, res, facts } = ctx;
-  log.info(
-    {
-      requestId: ctx.requestId,
-      method: req.method,
-      path: pathOf(req.url),
-      status: res.writableFinished ? res.statusCode : 499,
-      durationMs: Math.round((performance.now() - ctx.startedAt) * 100) / 100,
-      ttfbMs: facts.ttfbMs === null ? null : Math.round(facts.ttfbMs * 100) / 100,
-      model: facts.modelAsked,
-      servedBy: facts.instance,
-      error: facts.errorCode,
-      client: req.socket.remoteAddress,
-    },
-    "request",
-  );
 }

@@ -5,7 +5,7 @@ import { testAssets } from "../support/assets.js";
 import { waitFor } from "../support/deadline.js";
 import { fakeCmd } from "../support/fake-cmd.js";
 import { startGateway } from "../support/gateway-process.js";
-import { descendants, groupMembers, isAlive } from "../support/process-tree.js";
+import { childGroups, descendants, groupMembers, isAlive } from "../support/process-tree.js";
 
 const assets = await testAssets();
 
@@ -48,7 +48,7 @@ test("two clients alternating between two models with maxLoadedModels 1: every r
     const running = descendants(gateway.process.pid ?? 0).filter((p) => p.state !== "Z");
     assert.ok(running.length <= 1, "never more than one llama-server at a time at the end");
   } finally {
-    const groups = descendants(gateway.process.pid ?? 0).map((p) => p.pgid);
+    const groups = childGroups(gateway.process.pid ?? 0);
     assert.equal(await gateway.stop(), 0);
     assert.deepEqual(groupMembers(groups), []);
   }
@@ -61,7 +61,7 @@ test("a gateway killed with SIGKILL leaves no llama-server running", async () =>
   });
   const res = await chat(gateway.url, "tiny");
   assert.equal(res.status, 200);
-  const children = descendants(gateway.process.pid ?? 0);
+  const children = descendants(gateway.process.pid ?? 0).filter((p) => p.pid === p.pgid);
   assert.ok(children.length >= 1);
   gateway.process.kill("SIGKILL");
   await waitFor(

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { type TestAssets, testAssets } from "../support/assets.js";
 import { type RunningGateway, startGateway } from "../support/gateway-process.js";
-import { descendants, groupMembers } from "../support/process-tree.js";
+import { childGroups, groupMembers } from "../support/process-tree.js";
 
 /**
  * The whole path against the real llama-server on the tiny model: lazy load, chat (plain and
@@ -11,7 +11,7 @@ import { descendants, groupMembers } from "../support/process-tree.js";
 describe("gateway in front of the real llama-server", () => {
   let assets: TestAssets;
   let gateway: RunningGateway;
-  const childGroups = new Set<number>();
+  const groups = new Set<number>();
 
   before(async () => {
     assets = await testAssets();
@@ -26,7 +26,7 @@ describe("gateway in front of the real llama-server", () => {
   });
 
   after(async () => {
-    for (const proc of descendants(gateway.process.pid ?? 0)) childGroups.add(proc.pgid);
+    for (const pgid of childGroups(gateway.process.pid ?? 0)) groups.add(pgid);
     await gateway.stop();
   });
 
@@ -138,14 +138,14 @@ describe("gateway in front of the real llama-server", () => {
   });
 
   test("stopping the gateway stops every llama-server it started", async () => {
-    const children = descendants(gateway.process.pid ?? 0);
+    const children = childGroups(gateway.process.pid ?? 0);
     assert.ok(
       children.length >= 2,
       `both models' llama-servers should be running: ${JSON.stringify(children)}`,
     );
-    for (const proc of children) childGroups.add(proc.pgid);
+    for (const pgid of children) groups.add(pgid);
     const code = await gateway.stop();
     assert.equal(code, 0, gateway.output().slice(-3000));
-    assert.deepEqual(groupMembers([...childGroups]), []);
+    assert.deepEqual(groupMembers([...groups]), []);
   });
 });

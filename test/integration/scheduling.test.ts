@@ -7,7 +7,7 @@ import { postJson, readAll, readRecord, sseData } from "../fixtures/fake/client.
 import { waitFor } from "../support/deadline.js";
 import { fakeCmd } from "../support/fake-cmd.js";
 import { type RunningGateway, startGateway } from "../support/gateway-process.js";
-import { descendants, groupMembers } from "../support/process-tree.js";
+import { childGroups, groupMembers } from "../support/process-tree.js";
 
 /**
  * The scheduler through real HTTP, with the fake llama-server as backend (fast, and faults on
@@ -19,7 +19,7 @@ let groups = new Set<number>();
 
 afterEach(async () => {
   if (gateway === undefined) return;
-  for (const proc of descendants(gateway.process.pid ?? 0)) groups.add(proc.pgid);
+  for (const pgid of childGroups(gateway.process.pid ?? 0)) groups.add(pgid);
   assert.equal(await gateway.stop(), 0, gateway.output().slice(-2000));
   await waitFor(
     "every child to be gone",
@@ -176,7 +176,7 @@ test("two instances share the load: concurrent requests go to both", async () =>
     .output()
     .split("\n")
     .filter((l) => l.includes('"msg":"request"'))
-    .map((l) => (JSON.parse(l) as { servedBy: string }).servedBy);
+    .map((l) => (JSON.parse(l) as { instance: string }).instance);
   assert.deepEqual(new Set(servedBy), new Set(["m#0", "m#1"]));
   assert.ok(Date.now() - started < 60_000);
 });
@@ -207,4 +207,33 @@ test("ttl unloads an idle model; preload loads one at start; a pinned model is n
     5_000,
   );
   assert.match(h.output(), /"reason":"ttl"/);
+});
+
+test("a model that cannot load answers 503 with its last output, then fast 503 model_failed after a crash loop", async () => {
+  const g = await start({
+    models: {
+      broken: {
+        cmd: fakeCmd("--fake-load-ms", "5000", "--fake-exit-after-ms", "50", "--fake-exit-code", "7"),
+      },
+    },
+  });
+  const first = await chat(g, "broken");
+  assert.equal(first.status, 503);
+  assert.ok(first.headers.get("retry-after"));
+  const body = (await first.json()) as { error: { code: string; message: string } };
+  assert.equal(body.error.code, "model_load_failed");
+  assert.match(body.error.message, /code 7/);
+  assert.match(body.error.message, /listening/, "the last lines of the child's output are in the message");
+  const codes: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const res = await chat(g, "broken");
+    codes.push(((await res.json()) as { error: { code: string } }).error.code);
+  }
+  assert.equal(codes.at(-1), "model_failed");
+  const started = Date.now();
+  const parked = await chat(g, "broken");
+  assert.equal(parked.status, 503);
+  await parked.arrayBuffer();
+  assert.ok(Date.now() - started < 1_000, "a parked model answers at once, without trying to load");
+  assert.equal(spawns(g, "broken#0"), 5);
 });

@@ -55,3 +55,14 @@ export function isAlive(pid: number): boolean {
   const info = readProc(pid);
   return info !== null && info.state !== "Z";
 }
+
+/**
+ * The process groups of the children a gateway started: each llama-server (or wrapper) leads
+ * its own group. Other descendants (tsx's esbuild service) share the test's own group, which
+ * must never be waited on.
+ */
+export function childGroups(gatewayPid: number): number[] {
+  return descendants(gatewayPid)
+    .filter((proc) => proc.pid === proc.pgid)
+    .map((proc) => proc.pgid);
+}

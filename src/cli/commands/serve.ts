@@ -1,14 +1,16 @@
 import { resolve } from "node:path";
-import pino, { type Logger } from "pino";
+import type { Logger } from "pino";
 import { formatProblems } from "../../config/format-problems.js";
 import { loadConfig } from "../../config/load.js";
 import type { GatewayConfig } from "../../config/types.js";
 import { cacheDir } from "../../llama/cache-dir.js";
 import { findOnPath, locateLlamaServer } from "../../llama/locate-llama-server.js";
+import { createLogger } from "../../logging/create-logger.js";
 import { createGateway } from "../../main.js";
 import { signalGroup } from "../../process/process-group.js";
 import { reapOrphans } from "../../process/reap-orphans.js";
 import { RuntimeRecord, runtimeRecordPath } from "../../process/runtime-record.js";
+import { isLoopbackBind } from "../../security/loopback.js";
 import { EXIT, type ExitCode } from "../exit-codes.js";
 
 function needsBinary(config: GatewayConfig): boolean {
@@ -38,6 +40,18 @@ async function openRuntimeRecord(
   return record;
 }
 
+/**
+ * No keys = open. Fine on loopback; on anything else every client on the network can use (and
+ * load) every model, so say so loudly, on stderr and in the log.
+ */
+function warnIfOpen(config: GatewayConfig, log: Logger): void {
+  const { apiKeys, adminKeys } = config.auth;
+  if (apiKeys.length + adminKeys.length > 0 || isLoopbackBind(config.server.host)) return;
+  const message = `WARNING: no API keys are configured and the gateway listens on ${config.server.host}: anyone who can reach it can use every model. Add auth.apiKeys (see README, "Security").`;
+  process.stderr.write(`${message}\n`);
+  log.warn({ host: config.server.host }, message);
+}
+
 /** Starts the gateway and resolves with the exit code once it has shut down. */
 export async function serveCommand(configPath: string, portOverride: number | undefined): Promise<ExitCode> {
   const err = process.stderr;
@@ -58,7 +72,11 @@ export async function serveCommand(configPath: string, portOverride: number | un
     );
     return EXIT.llamaServer;
   }
-  const log = pino({ level: config.logging.level, base: null }, pino.destination({ dest: 1, sync: false }));
+  const log = createLogger({
+    level: config.logging.level,
+    file: config.logging.file,
+    warn: (line) => err.write(line),
+  });
   const record = await openRuntimeRecord(config, log);
   if (record === "live-gateway") {
     err.write("another llamawrapper is already serving this config file; stop it first\n");
@@ -79,6 +97,7 @@ export async function serveCommand(configPath: string, portOverride: number | un
       "listening",
     );
     err.write(`llamawrapper listening on http://${address.address}:${address.port}\n`);
+    warnIfOpen(config, log);
   } catch (error) {
     err.write(`cannot listen on ${config.server.host}:${config.server.port}: ${(error as Error).message}\n`);
     await gateway.shutdown();

@@ -1,0 +1,110 @@
+import { resolve } from "node:path";
+import type { ParsedConfig } from "./schema.js";
+import type {
+  AdminKeyConfig,
+  ApiKeyConfig,
+  AuthConfig,
+  CorsConfig,
+  KeySecret,
+  RateLimitConfig,
+  RateLimits,
+  ServerTrafficConfig,
+} from "./security-types.js";
+
+type Parsed = ParsedConfig;
+
+export function resolveServerTraffic(server: Parsed["server"]): ServerTrafficConfig {
+  return {
+    // Node refuses a request deadline shorter than the headers deadline.
+    requestTimeoutMs: Math.max(server.requestTimeout, server.headersTimeout),
+    maxHeaderBytes: server.maxHeaderSize,
+    maxConnections: server.maxConnections,
+    firstByteTimeoutMs: server.firstByteTimeout,
+    streamIdleTimeoutMs: server.streamIdleTimeout,
+    trustProxy: server.trustProxy,
+    allowedHosts: server.allowedHosts.map((host) => host.toLowerCase()),
+  };
+}
+
+export function resolveCors(cors: Parsed["cors"]): CorsConfig {
+  return {
+    origins: cors.origins,
+    methods: cors.methods,
+    headers: cors.headers.map((name) => name.toLowerCase()),
+    exposeHeaders: cors.exposeHeaders.map((name) => name.toLowerCase()),
+    credentials: cors.credentials,
+    maxAgeSeconds: Math.floor(cors.maxAge / 1000),
+  };
+}
+
+export function resolveRateLimit(rateLimit: Parsed["rateLimit"]): RateLimitConfig {
+  return {
+    requestsPerMinute: rateLimit.requestsPerMinute,
+    tokensPerMinute: rateLimit.tokensPerMinute,
+    burst: rateLimit.burst,
+    redis: rateLimit.redis,
+  };
+}
+
+type ApiKeyEntry = Parsed["auth"]["apiKeys"][number];
+type AdminKeyEntry = Parsed["auth"]["adminKeys"][number];
+
+function secretOf(
+  entry: { key?: string | undefined; keyFile?: string | undefined },
+  baseDir: string,
+): KeySecret {
+  return entry.key !== undefined
+    ? { kind: "inline", key: entry.key }
+    : { kind: "file", path: resolve(baseDir, entry.keyFile ?? "") };
+}
+
+function limitsFor(entry: ApiKeyEntry, defaults: RateLimits): RateLimits {
+  if (typeof entry === "string" || entry.rateLimit === undefined) return defaults;
+  const own = entry.rateLimit;
+  return {
+    requestsPerMinute:
+      own.requestsPerMinute === undefined ? defaults.requestsPerMinute : own.requestsPerMinute,
+    tokensPerMinute: own.tokensPerMinute === undefined ? defaults.tokensPerMinute : own.tokensPerMinute,
+    burst: own.burst ?? defaults.burst,
+  };
+}
+
+function apiKey(entry: ApiKeyEntry, index: number, baseDir: string, defaults: RateLimits): ApiKeyConfig {
+  if (typeof entry === "string") {
+    return {
+      name: `apiKeys[${index}]`,
+      secret: { kind: "inline", key: entry },
+      models: null,
+      routes: null,
+      rateLimit: defaults,
+    };
+  }
+  return {
+    name: entry.name,
+    secret: secretOf(entry, baseDir),
+    models: entry.models ?? null,
+    routes: entry.routes ?? null,
+    rateLimit: limitsFor(entry, defaults),
+  };
+}
+
+function adminKey(entry: AdminKeyEntry, index: number, baseDir: string): AdminKeyConfig {
+  if (typeof entry === "string")
+    return { name: `adminKeys[${index}]`, secret: { kind: "inline", key: entry } };
+  return { name: entry.name, secret: secretOf(entry, baseDir) };
+}
+
+/** Key files stay paths here: the gateway reads them when it starts, so the secret is fresh. */
+export function resolveAuth(parsed: Parsed, baseDir: string): AuthConfig {
+  const defaults = resolveRateLimit(parsed.rateLimit);
+  const limits: RateLimits = {
+    requestsPerMinute: defaults.requestsPerMinute,
+    tokensPerMinute: defaults.tokensPerMinute,
+    burst: defaults.burst,
+  };
+  return {
+    apiKeys: parsed.auth.apiKeys.map((entry, i) => apiKey(entry, i, baseDir, limits)),
+    adminKeys: parsed.auth.adminKeys.map((entry, i) => adminKey(entry, i, baseDir)),
+    publicMetrics: parsed.auth.publicMetrics,
+  };
+}

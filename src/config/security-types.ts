@@ -1,0 +1,74 @@
+/**
+ * The resolved traffic-control and security sections of GatewayConfig (see types.ts).
+ * Durations are milliseconds, sizes bytes, paths absolute.
+ */
+
+/** A token bucket per key (or per client address): null turns that limit off. */
+export interface RateLimits {
+  readonly requestsPerMinute: number | null;
+  readonly tokensPerMinute: number | null;
+  /** Most requests at once from a full bucket; capped at requestsPerMinute. */
+  readonly burst: number;
+}
+
+export interface RateLimitConfig extends RateLimits {
+  /** redis:// URL: counters shared by every gateway that uses it; null = in this process. */
+  readonly redis: string | null;
+}
+
+/** Where a key's secret comes from; a file is read when the gateway starts. */
+export type KeySecret =
+  | { readonly kind: "inline"; readonly key: string }
+  | { readonly kind: "file"; readonly path: string };
+
+export interface ApiKeyConfig {
+  /** What logs show instead of the key: its `name`, or `apiKeys[N]` for a plain string. */
+  readonly name: string;
+  readonly secret: KeySecret;
+  /** Ids, aliases or globs (`gpt-*`) of the models it may use; null = every model. */
+  readonly models: readonly string[] | null;
+  /** Paths or globs (`/v1/*`) it may call; null = every non-admin route. */
+  readonly routes: readonly string[] | null;
+  /** Its own limits: the global rateLimit with this key's overrides applied. */
+  readonly rateLimit: RateLimits;
+}
+
+export interface AdminKeyConfig {
+  readonly name: string;
+  readonly secret: KeySecret;
+}
+
+export interface AuthConfig {
+  readonly apiKeys: readonly ApiKeyConfig[];
+  readonly adminKeys: readonly AdminKeyConfig[];
+  /** Whether /metrics answers without a key. */
+  readonly publicMetrics: boolean;
+}
+
+export interface CorsConfig {
+  /** Exact origins or globs (`https://*.example.com`); `*` = any. Empty = no cross-origin use. */
+  readonly origins: readonly string[];
+  readonly methods: readonly string[];
+  /** Request headers a browser may send; `*` = whatever it asks for. */
+  readonly headers: readonly string[];
+  readonly exposeHeaders: readonly string[];
+  readonly credentials: boolean;
+  readonly maxAgeSeconds: number;
+}
+
+/** The server keys this issue added; ServerConfig extends it. */
+export interface ServerTrafficConfig {
+  /** The whole request (headers and body) must arrive within this; at least headersTimeout. */
+  readonly requestTimeoutMs: number;
+  readonly maxHeaderBytes: number;
+  /** Open client connections at once; more are closed right after accept. */
+  readonly maxConnections: number;
+  /** Deadline for llama-server's first response byte (a non-streaming answer comes whole). */
+  readonly firstByteTimeoutMs: number;
+  /** A stream that moves no byte this long, either way, is cut. */
+  readonly streamIdleTimeoutMs: number;
+  /** Proxy hops whose X-Forwarded-For is believed; 0 = the socket's address only. */
+  readonly trustProxy: number;
+  /** Host names accepted besides loopback names (DNS-rebinding guard). */
+  readonly allowedHosts: readonly string[];
+}

@@ -1,0 +1,158 @@
+import { z } from "zod";
+import { durationSchema, sizeSchema } from "./unit-schemas.js";
+
+/**
+ * Schemas of the traffic-control keys: the server's limits and timeouts, CORS and rate limits.
+ * Functions, not constants, for the same reason as schema.ts (zod's global registry).
+ */
+
+/** Fields spread into `server:` next to host, port, bodyLimit and headersTimeout. */
+export function serverTrafficFields() {
+  return {
+    requestTimeout: durationSchema(
+      "60s",
+      "Deadline for the whole request, headers and body, to arrive; then 408. Never shorter than headersTimeout.",
+      1,
+    ),
+    maxHeaderSize: sizeSchema("16KiB", "Largest accepted request head (request line and headers); then 431."),
+    maxConnections: z
+      .number()
+      .int()
+      .min(1)
+      .default(4096)
+      .describe("Client connections open at once; further ones are closed as soon as they are accepted."),
+    firstByteTimeout: durationSchema(
+      "600s",
+      "Deadline for llama-server's first response byte; then 504. A non-streaming answer arrives whole, so this bounds a whole generation.",
+      1,
+    ),
+    streamIdleTimeout: durationSchema(
+      "300s",
+      "A response that moves no byte for this long is cut: a silent llama-server (504 or an in-band error), or a client that stopped reading (dropped, its upstream request cancelled).",
+      1,
+    ),
+    trustProxy: z
+      .number()
+      .int()
+      .min(0)
+      .max(16)
+      .default(0)
+      .describe(
+        "How many reverse-proxy hops in front of the gateway to trust: the client address is then taken that many entries from the right of X-Forwarded-For. 0 = the socket's address; X-Forwarded-For is ignored.",
+      ),
+    allowedHosts: z
+      .array(z.string().min(1).describe("A host name, without port."))
+      .default([])
+      .describe(
+        "Host header names accepted besides loopback names. When listening on loopback, any other Host is refused (DNS-rebinding guard); when set, it is checked on any address.",
+      ),
+  };
+}
+
+const ORIGIN_PATTERN = /^(\*|[a-z][a-z0-9+.-]*:\/\/[^/\s]+)$/i;
+
+export function corsSchema() {
+  return z
+    .strictObject({
+      origins: z
+        .array(
+          z
+            .string()
+            .regex(ORIGIN_PATTERN, 'an origin is "*" or scheme://host[:port], e.g. https://app.example.com')
+            .describe("An origin, or a pattern where * stands for any run of characters but /."),
+        )
+        .default([])
+        .describe(
+          "Browser origins allowed to call the API: exact (https://app.example.com), patterns (https://*.example.com) or *. Empty: only same-origin pages; requests from other origins get 403.",
+        ),
+      methods: z
+        .array(z.string().regex(/^[A-Z]+$/, "an HTTP method in capitals"))
+        .default(["GET", "POST"])
+        .describe("Methods a cross-origin page may use."),
+      headers: z
+        .array(z.string().min(1))
+        .default(["*"])
+        .describe("Request headers a cross-origin page may send; * allows whatever its preflight asks for."),
+      exposeHeaders: z
+        .array(z.string().min(1))
+        .default([
+          "x-request-id",
+          "retry-after",
+          "x-ratelimit-limit",
+          "x-ratelimit-remaining",
+          "x-ratelimit-reset",
+        ])
+        .describe("Response headers a cross-origin page may read."),
+      credentials: z
+        .boolean()
+        .default(false)
+        .describe("Allow cookies and HTTP authentication from cross-origin pages. Not with origin *."),
+      maxAge: durationSchema("10m", "How long a browser may cache a preflight answer."),
+    })
+    .superRefine((cors, ctx) => {
+      if (cors.credentials && cors.origins.includes("*")) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["credentials"],
+          message:
+            'credentials: true with origin "*" would let any web page call the API as the user; list the origins instead',
+        });
+      }
+    })
+    .prefault({})
+    .describe("Cross-origin (browser) access. Admin routes are never available cross-origin.");
+}
+
+function perMinute(description: string) {
+  return z.number().int().min(1).nullable().describe(description);
+}
+
+/** The limit fields; `rateLimit:` fills defaults, a key's override leaves the absent ones unset. */
+function limitFields() {
+  return {
+    requestsPerMinute: perMinute("Requests per minute; null = no request limit."),
+    tokensPerMinute: perMinute(
+      "Prompt plus completion tokens per minute; null = no token limit. Prompt tokens are estimated when the request arrives and corrected from the answer's usage.",
+    ),
+    burst: z
+      .number()
+      .int()
+      .min(1)
+      .describe("Requests that may arrive at once from a full bucket; at most requestsPerMinute."),
+  };
+}
+
+export function rateLimitSchema() {
+  const fields = limitFields();
+  return z
+    .strictObject({
+      requestsPerMinute: fields.requestsPerMinute.default(null),
+      tokensPerMinute: fields.tokensPerMinute.default(null),
+      burst: fields.burst.default(20),
+      redis: z
+        .string()
+        .regex(/^rediss?:\/\//, "a redis:// or rediss:// URL")
+        .nullable()
+        .default(null)
+        .describe(
+          "redis:// URL: the counters live in Redis, so several gateways enforce one limit. null = counted in this process.",
+        ),
+    })
+    .prefault({})
+    .describe(
+      "Default limits per API key, or per client address when no key is needed. A token bucket: refills at the per-minute rate, holds at most burst requests.",
+    );
+}
+
+/** A key's own `rateLimit`: each field given replaces the default; null turns that limit off. */
+export function rateLimitOverrideSchema() {
+  const fields = limitFields();
+  return z
+    .strictObject({
+      requestsPerMinute: fields.requestsPerMinute.optional(),
+      tokensPerMinute: fields.tokensPerMinute.optional(),
+      burst: fields.burst.optional(),
+    })
+    .optional()
+    .describe("This key's limits; fields not given come from the top-level rateLimit.");
+}

@@ -1,0 +1,45 @@
+import type { Logger } from "pino";
+import { escapeForLog } from "../../logging/escape.js";
+import type { RequestContext } from "../context.js";
+import { pathOf } from "./step.js";
+
+function rounded(ms: number | null): number | null {
+  return ms === null ? null : Math.round(ms * 100) / 100;
+}
+
+function escaped(text: string | null | undefined): string | null {
+  return text === null || text === undefined ? null : escapeForLog(text);
+}
+
+/**
+ * The one line per request. The key appears only by name; client-supplied text (path, model
+ * name, user agent) has its control characters escaped. `route` is the matched route, null
+ * when none matched. Status 499 (nginx's) means the client left before the answer was complete.
+ */
+export function writeAccessLog(log: Logger, ctx: RequestContext, route: string | null): void {
+  const { req, res, facts } = ctx;
+  const usage = facts.usage;
+  log.info(
+    {
+      requestId: ctx.requestId,
+      method: escaped(req.method),
+      route: escaped(route),
+      path: route === null ? escaped(pathOf(req.url)) : undefined,
+      status: res.writableFinished ? res.statusCode : 499,
+      durationMs: rounded(performance.now() - ctx.startedAt),
+      ttfbMs: rounded(facts.ttfbMs),
+      modelAsked: escaped(facts.modelAsked),
+      modelServed: facts.modelServed,
+      instance: facts.instance,
+      tokensIn: usage?.promptTokens ?? null,
+      tokensOut: usage?.completionTokens ?? null,
+      tokensCached: usage?.cachedTokens ?? null,
+      cacheHit: facts.cacheHit,
+      key: ctx.access.keyName,
+      client: ctx.clientAddress,
+      userAgent: escaped(req.headers["user-agent"]),
+      error: facts.errorCode,
+    },
+    "request",
+  );
+}

@@ -1,0 +1,49 @@
+import pino, { type Logger } from "pino";
+import type { LogLevel } from "../config/types.js";
+
+/** Log bytes held while the sink cannot take them; past this, new lines are dropped. */
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+/** While the sink keeps failing, one warning per this interval, not one per line. */
+const WARN_EVERY_MS = 10_000;
+
+export interface LoggerOptions {
+  readonly level: LogLevel;
+  /** Absolute path to append to; null = stdout. */
+  readonly file: string | null;
+  /** Where the sink's own trouble is reported (stderr in serve). */
+  readonly warn: (message: string) => void;
+  readonly now?: () => number;
+}
+
+/**
+ * pino writing asynchronously (never blocking a request) to stdout or a file. A sink that fails
+ * (disk full, file removed, a closed pipe) must neither crash the gateway nor grow its memory:
+ * write errors are reported at most every 10 s, the unwritten bytes are capped, and lines past
+ * the cap are dropped and counted. Writing resumes by itself once the sink takes bytes again.
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  const now = options.now ?? Date.now;
+  const sink = pino.destination({
+    dest: options.file ?? 1,
+    sync: false,
+    mkdir: options.file !== null,
+    maxLength: MAX_BUFFERED_BYTES,
+  });
+  let lastWarning = -Infinity;
+  let dropped = 0;
+  const complain = (reason: string) => {
+    const at = now();
+    if (at - lastWarning < WARN_EVERY_MS) return;
+    lastWarning = at;
+    const where = options.file ?? "stdout";
+    options.warn(
+      `llamawrapper: the log sink (${where}) is failing: ${reason}; ${dropped} lines dropped so far\n`,
+    );
+  };
+  sink.on("error", (error: Error) => complain(error.message));
+  sink.on("drop", () => {
+    dropped++;
+    complain("too many unwritten bytes");
+  });
+  return pino({ level: options.level, base: null }, sink);
+}

@@ -1,0 +1,60 @@
+import type { RateLimits } from "../config/security-types.js";
+import { GatewayError } from "../errors/gateway-error.js";
+import type { KeyEntry } from "./key-table.js";
+
+/** The names a model answers to; a key's model scope may match any of them. */
+export interface ModelNames {
+  readonly id: string;
+  readonly aliases: readonly string[];
+  readonly unlistedAliases: readonly string[];
+}
+
+/**
+ * Who is asking, decided once per request before any route runs: `open` when no keys are
+ * configured, `public` on routes that need no key (/health), else the key that matched.
+ * `none` is what a request has until then, and it may use nothing.
+ */
+export interface Access {
+  readonly kind: "none" | "open" | "public" | "user" | "admin";
+  /** The key's name for logs; null without a key. Never the key itself. */
+  readonly keyName: string | null;
+  readonly limits: RateLimits;
+  /** Throws 403 `forbidden` when this caller may not use the model. */
+  requireModel(model: ModelNames): void;
+}
+
+const ALLOW_ALL = () => {};
+
+export function noAccess(limits: RateLimits): Access {
+  return {
+    kind: "none",
+    keyName: null,
+    limits,
+    requireModel: () => {
+      throw new GatewayError("invalid_api_key", "the request was not authenticated");
+    },
+  };
+}
+
+export function openAccess(limits: RateLimits): Access {
+  return { kind: "open", keyName: null, limits, requireModel: ALLOW_ALL };
+}
+
+export function publicAccess(limits: RateLimits): Access {
+  return { kind: "public", keyName: null, limits, requireModel: ALLOW_ALL };
+}
+
+/** One Access per key, built once: requests with the same key share it. */
+export function keyAccess(entry: KeyEntry): Access {
+  return {
+    kind: entry.kind,
+    keyName: entry.name,
+    limits: entry.limits,
+    requireModel: (model) => {
+      if (entry.allowsModel([model.id, ...model.aliases, ...model.unlistedAliases])) return;
+      throw new GatewayError("forbidden", `this API key may not use the model '${model.id}'`, {
+        param: "model",
+      });
+    },
+  };
+}

@@ -1,0 +1,126 @@
+import type { RateLimits } from "../config/security-types.js";
+
+/** One bucket: holds at most `capacity`, refills `perMs` every millisecond. */
+export interface BucketSpec {
+  readonly capacity: number;
+  readonly perMs: number;
+}
+
+/** A caller's two buckets; null where that limit is off. */
+export interface LimitSpec {
+  readonly requests: BucketSpec | null;
+  readonly tokens: BucketSpec | null;
+}
+
+/** Levels at time `at`; a level may go below zero when usage turns out above the estimate. */
+export interface BucketState {
+  readonly requests: number;
+  readonly tokens: number;
+  readonly at: number;
+}
+
+export interface TakeResult {
+  readonly allowed: boolean;
+  readonly state: BucketState;
+  /** When refused: ms until both buckets hold enough. */
+  readonly retryAfterMs: number;
+}
+
+const MINUTE_MS = 60_000;
+
+/**
+ * Requests: a bucket of `burst` (never more than a minute's worth, or a full bucket plus its
+ * refill would let more than requestsPerMinute through in a minute) refilling at the per-minute
+ * rate. Tokens: a bucket of one minute's worth.
+ */
+export function specOf(limits: RateLimits): LimitSpec {
+  const rpm = limits.requestsPerMinute;
+  const tpm = limits.tokensPerMinute;
+  return {
+    requests: rpm === null ? null : { capacity: Math.min(limits.burst, rpm), perMs: rpm / MINUTE_MS },
+    tokens: tpm === null ? null : { capacity: tpm, perMs: tpm / MINUTE_MS },
+  };
+}
+
+function level(spec: BucketSpec | null, previous: number | undefined, elapsedMs: number): number {
+  if (spec === null) return 0;
+  if (previous === undefined) return spec.capacity;
+  return Math.min(spec.capacity, previous + elapsedMs * spec.perMs);
+}
+
+function refill(prev: BucketState | undefined, spec: LimitSpec, now: number): BucketState {
+  const elapsed = prev === undefined ? 0 : Math.max(0, now - prev.at);
+  return {
+    requests: level(spec.requests, prev?.requests, elapsed),
+    tokens: level(spec.tokens, prev?.tokens, elapsed),
+    at: now,
+  };
+}
+
+function wait(spec: BucketSpec | null, have: number, need: number): number {
+  return spec === null || have >= need ? 0 : (need - have) / spec.perMs;
+}
+
+/**
+ * Takes one request and `tokens` estimated tokens, both or neither. A request larger than the
+ * token bucket only needs a full bucket, or it could never pass.
+ */
+export function take(
+  prev: BucketState | undefined,
+  spec: LimitSpec,
+  tokens: number,
+  now: number,
+): TakeResult {
+  const state = refill(prev, spec, now);
+  const needTokens = spec.tokens === null ? 0 : Math.min(tokens, spec.tokens.capacity);
+  const retryAfterMs = Math.max(
+    wait(spec.requests, state.requests, 1),
+    wait(spec.tokens, state.tokens, needTokens),
+  );
+  if (retryAfterMs > 0) return { allowed: false, state, retryAfterMs };
+  return {
+    allowed: true,
+    retryAfterMs: 0,
+    state: { requests: state.requests - 1, tokens: state.tokens - needTokens, at: now },
+  };
+}
+
+/** Corrects the token level once the answer's real usage is known (`delta` may be negative). */
+export function adjust(
+  prev: BucketState | undefined,
+  spec: LimitSpec,
+  delta: number,
+  now: number,
+): BucketState {
+  const state = refill(prev, spec, now);
+  if (spec.tokens === null) return state;
+  // Debt is capped at one bucket, so one huge answer cannot lock a key out for long.
+  const tokens = Math.min(spec.tokens.capacity, Math.max(-spec.tokens.capacity, state.tokens - delta));
+  return { ...state, tokens };
+}
+
+/** ms until both buckets are full again: after that the state carries no information. */
+export function msUntilFull(state: BucketState, spec: LimitSpec): number {
+  const full = (bucket: BucketSpec | null, have: number) =>
+    bucket === null ? 0 : Math.max(0, (bucket.capacity - have) / bucket.perMs);
+  return Math.max(full(spec.requests, state.requests), full(spec.tokens, state.tokens));
+}
+
+/**
+ * X-RateLimit-Limit/Remaining/Reset describe the request bucket (Reset: seconds until it is
+ * full again); the -Tokens variants the token bucket, as OpenAI names them.
+ */
+export function quotaHeaders(spec: LimitSpec, state: BucketState): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const describe = (bucket: BucketSpec | null, have: number, suffix: string) => {
+    if (bucket === null) return;
+    headers[`x-ratelimit-limit${suffix}`] = String(bucket.capacity);
+    headers[`x-ratelimit-remaining${suffix}`] = String(Math.max(0, Math.floor(have)));
+    headers[`x-ratelimit-reset${suffix}`] = String(
+      Math.ceil(Math.max(0, bucket.capacity - have) / bucket.perMs / 1000),
+    );
+  };
+  describe(spec.requests, state.requests, "");
+  describe(spec.tokens, state.tokens, "-tokens");
+  return headers;
+}
