@@ -1,0 +1,36 @@
+import type { ProfileResult } from "../profile/run-profile.js";
+import type { S1Result } from "../scenarios/s1-fixed-rate.js";
+import type { S2Result } from "../scenarios/s2-throughput.js";
+import type { S3Result } from "../scenarios/s3-streaming.js";
+import type { S4Result } from "../scenarios/s4-many-streams.js";
+import type { S6Result } from "../scenarios/s6-cold-start.js";
+import type { Machine } from "./machine.js";
+
+/** Scenario 7: the gateway's own memory when nothing runs, in bytes. */
+export interface IdleMemory {
+  /** Right after it printed "listening", no model started yet. */
+  readonly atStart: number;
+  /** After the warm-up: every model's child started, pools and JIT warm. */
+  readonly afterWarmup: number;
+  /** A few seconds after scenario 4 ended: does memory come back? */
+  readonly afterS4: number | null;
+}
+
+/** Everything one run measured: written to results.json and rendered into BENCHMARKS.md. */
+export interface BenchResults {
+  readonly machine: Machine;
+  readonly quick: boolean;
+  readonly only: readonly string[];
+  readonly command: string;
+  readonly seconds: number;
+  /** Things the run could not do or that the reader must know (skips, fallbacks). */
+  readonly notes: readonly string[];
+  readonly gatewayStartupMs: number | null;
+  readonly idle: IdleMemory | null;
+  readonly s1: S1Result | null;
+  readonly s2: S2Result | null;
+  readonly s3: S3Result | null;
+  readonly s4: S4Result | null;
+  readonly s6: S6Result | null;
+  readonly profile: ProfileResult | null;
+}

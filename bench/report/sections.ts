@@ -1,0 +1,256 @@
+import type { Summary } from "../stats/summary.js";
+import { mb, num, ratio, signed, table } from "./format.js";
+import type { BenchResults } from "./results.js";
+
+const NOT_RUN = "_Not run in this run._";
+
+interface Pcts {
+  readonly p50: number;
+  readonly p90: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+const KEYS = ["p50", "p90", "p99", "max"] as const;
+
+/**
+ * The table every latency gets: absolute percentiles per system, then the gateway's and
+ * nginx's additions over direct, and the gateway's ratios to direct and to nginx.
+ */
+function latencyTable(systems: Record<string, Pcts>, unit: string, digits?: number): string {
+  const rows: string[][] = [];
+  for (const [name, s] of Object.entries(systems)) rows.push([name, ...KEYS.map((k) => num(s[k], digits))]);
+  const direct = systems.direct;
+  const nginx = systems.nginx;
+  const gateway = systems.gateway;
+  if (direct && nginx)
+    rows.push(["nginx − direct", ...KEYS.map((k) => signed(nginx[k] - direct[k], digits))]);
+  if (direct && gateway)
+    rows.push(["**gateway − direct**", ...KEYS.map((k) => `**${signed(gateway[k] - direct[k], digits)}**`)]);
+  if (direct && gateway) rows.push(["gateway / direct", ...KEYS.map((k) => ratio(gateway[k], direct[k]))]);
+  if (nginx && gateway) rows.push(["gateway / nginx", ...KEYS.map((k) => ratio(gateway[k], nginx[k]))]);
+  return table([unit, "p50", "p90", "p99", "max"], rows);
+}
+
+function pick<T>(systems: Record<string, T>, f: (t: T) => Summary | Pcts): Record<string, Pcts> {
+  return Object.fromEntries(Object.entries(systems).map(([k, v]) => [k, f(v)]));
+}
+
+function other(cores: number): string {
+  return `Other load on the machine meanwhile: ${num(cores)} cores.`;
+}
+
+export function s1Section(r: BenchResults): string {
+  const s = r.s1;
+  if (s === null) return NOT_RUN;
+  return [
+    `Chat completion, 16 tokens, not streamed; an open-loop client sends ${s.rate} requests/s on a fixed schedule for ${s.secondsPerRound} s per round, ${s.rounds} round(s) per system, after 1 s of warm-up. Latency is from writing the request to the last byte of the answer.`,
+    latencyTable(
+      pick(s.systems, (x) => x.latencyUs),
+      "latency (µs)",
+      0,
+    ),
+    "Measured from each request's scheduled send time instead (includes the client's own scheduling delays; a stall that delays later requests shows here):",
+    latencyTable(
+      pick(s.systems, (x) => x.scheduledLatencyUs),
+      "latency (µs)",
+      0,
+    ),
+    table(
+      ["system", "answered 200", "errors", "rate achieved (req/s)"],
+      Object.entries(s.systems).map(([k, v]) => [k, String(v.ok), String(v.errors), num(v.achievedRate)]),
+    ),
+    other(s.foreignCores),
+  ].join("\n\n");
+}
+
+export function s2Section(r: BenchResults): string {
+  const s = r.s2;
+  if (s === null) return NOT_RUN;
+  const nginx = s.systems.nginx;
+  const direct = s.systems.direct;
+  const rows = Object.entries(s.systems).map(([k, v]) => [
+    k,
+    num(v.requestsPerSecond),
+    v.perRound.map((x) => num(x)).join(" / "),
+    ratio(v.requestsPerSecond, direct?.requestsPerSecond),
+    ratio(v.requestsPerSecond, nginx?.requestsPerSecond),
+    String(v.errors),
+    v.proxyCpuUsPerRequest === null ? "–" : num(v.proxyCpuUsPerRequest, 1),
+    v.proxyCores === null ? "–" : num(v.proxyCores),
+    v.backendCores === null ? "–" : num(v.backendCores),
+  ]);
+  return [
+    `The same request, closed loop: ${s.tool}, ${s.connections} keep-alive connections, ${s.secondsPerRound} s per round after 1 s of warm-up, ${s.rounds} round(s); requests/s is the median of the rounds.`,
+    table(
+      [
+        "system",
+        "req/s",
+        "per round",
+        "/ direct",
+        "/ nginx",
+        "errors",
+        "proxy CPU µs / request",
+        "proxy cores",
+        "backend cores",
+      ],
+      rows,
+    ),
+    "Latency under that load (median of the rounds' percentiles):",
+    latencyTable(
+      pick(s.systems, (x) => x.latencyUs),
+      "latency (µs)",
+      0,
+    ),
+    "`backend cores` near 1.0 means the single-threaded fake was saturated: for `direct` the fake, not the network path, is the ceiling.",
+    other(s.foreignCores),
+  ].join("\n\n");
+}
+
+export function s3Section(r: BenchResults): string {
+  const s = r.s3;
+  if (s === null) return NOT_RUN;
+  return [
+    `Chat completion streamed: ${s.tokens} tokens, one every ${s.tokenDelayMs} ms from the fake, ${s.concurrency} streams at a time.`,
+    "Time to first token (request written → first content token):",
+    latencyTable(
+      pick(s.systems, (x) => x.ttftMs),
+      "ms",
+      3,
+    ),
+    "Gap between consecutive tokens as the client receives them (a proxy that buffers would show bunched tokens: more 0 gaps and longer maxima):",
+    latencyTable(
+      pick(s.systems, (x) => x.gapMs),
+      "ms",
+      3,
+    ),
+    "Time to the response headers:",
+    latencyTable(
+      pick(s.systems, (x) => x.ttfbMs),
+      "ms",
+      3,
+    ),
+    table(
+      ["system", "streams", "correct", "errors"],
+      Object.entries(s.systems).map(([k, v]) => [
+        k,
+        String(v.streams),
+        String(v.correct),
+        v.errors.join("; ") || "none",
+      ]),
+    ),
+    other(s.foreignCores),
+  ].join("\n\n");
+}
+
+export function s4Section(r: BenchResults): string {
+  const s = r.s4;
+  if (s === null) return NOT_RUN;
+  return [
+    `${s.streams} streams opened at once, each on its own connection, ${s.tokens} tokens at one per ${s.tokenDelayMs} ms. A stream is correct when its content is exactly the fake's and it ends with \`[DONE]\`.`,
+    table(
+      [
+        "system",
+        "completed",
+        "correct",
+        "errors",
+        "wall (s)",
+        "proxy peak RSS",
+        "proxy RSS after",
+        "proxy CPU (s)",
+        "proxy cores",
+        "backend cores",
+      ],
+      Object.entries(s.systems).map(([k, v]) => [
+        k,
+        `${v.completed}/${v.streams}`,
+        String(v.correct),
+        v.errors.join("; ") || "none",
+        num(v.wallMs / 1000),
+        mb(v.proxyPeakRssBytes),
+        mb(v.proxyRssAfterBytes),
+        v.proxyCpuSeconds === null ? "–" : num(v.proxyCpuSeconds),
+        v.proxyCores === null ? "–" : num(v.proxyCores),
+        v.backendCores === null ? "–" : num(v.backendCores),
+      ]),
+    ),
+    "Time to first token:",
+    latencyTable(
+      pick(s.systems, (x) => x.ttftMs),
+      "ms",
+      1,
+    ),
+    "Gap between tokens:",
+    latencyTable(
+      pick(s.systems, (x) => x.gapMs),
+      "ms",
+      2,
+    ),
+    other(s.foreignCores),
+  ].join("\n\n");
+}
+
+function ms(s: Summary): string[] {
+  return [num(s.p50, 1), num(s.p90, 1), num(s.max, 1), String(s.n)];
+}
+
+export function s6Section(r: BenchResults): string {
+  const s = r.s6;
+  if (s === null) return NOT_RUN;
+  if ("skipped" in s) return `_Skipped: ${s.skipped}._`;
+  const rows = [
+    ["llama-server by hand: spawn → /health 200 (polled every 5 ms)", ...ms(s.healthyMs)],
+    ["warm llama-server: request → first token", ...ms(s.warmTtftMs)],
+    ["gateway, model unloaded: request → first token", ...ms(s.coldTtftMs)],
+    ["**readiness cost** = cold − healthy − warm (medians)", ...ms(s.readinessCostMs)],
+    ["warm swap (maxLoadedModels: 1): request → first token", ...ms(summaryOf(s.swaps.map((x) => x.ttftMs)))],
+    ["**swap cost** = swap − healthy − warm", ...ms(s.swapCostMs)],
+  ];
+  const swapRows = s.swaps.map((x, i) => [
+    String(i + 1),
+    num(x.ttftMs, 1),
+    num(x.costMs, 1),
+    x.stopMs === null ? "–" : String(x.stopMs),
+    x.loadMs === null ? "–" : String(x.loadMs),
+  ]);
+  return [
+    `The real llama-server (\`${s.llamaServer}\`) on the tiny model (${mb(s.modelBytes)}), \`-c 1024 -np 1\`, streaming chat of 4 tokens.`,
+    table(["ms", "p50", "p90", "max", "n"], rows),
+    "Each swap, with the gateway's own account from its log (old model stopping → stopped, new model starting → ready; ms resolution):",
+    table(["swap", "first token (ms)", "cost (ms)", "old model stop (ms)", "new model load (ms)"], swapRows),
+  ].join("\n\n");
+}
+
+function summaryOf(values: readonly number[]): Summary {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
+  return {
+    n: sorted.length,
+    mean: Number.NaN,
+    p50: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    max: sorted[sorted.length - 1] ?? Number.NaN,
+  };
+}
+
+export function idleSection(r: BenchResults): string {
+  const idle = r.idle;
+  const s4 = r.s4?.systems;
+  const rows: string[][] = [];
+  if (idle) {
+    rows.push(["gateway just started (no model loaded)", mb(idle.atStart)]);
+    rows.push(["gateway idle after warm-up (3 children started, pools warm)", mb(idle.afterWarmup)]);
+    if (idle.afterS4 !== null) rows.push(["gateway idle 3 s after scenario 4", mb(idle.afterS4)]);
+  }
+  if (s4?.gateway)
+    rows.push(["gateway peak under scenario 4 (1000 streams)", mb(s4.gateway.proxyPeakRssBytes)]);
+  if (s4?.nginx) rows.push(["nginx (master + worker) peak under scenario 4", mb(s4.nginx.proxyPeakRssBytes)]);
+  if (rows.length === 0) return NOT_RUN;
+  const startup =
+    r.gatewayStartupMs === null
+      ? ""
+      : `\n\nGateway start (spawn → "listening"): ${num(r.gatewayStartupMs, 0)} ms.`;
+  return `Resident set size of the gateway process (its children not included).\n\n${table(["when", "RSS"], rows)}${startup}`;
+}

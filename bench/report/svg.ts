@@ -1,0 +1,14 @@
+/** Escapes text for SVG/XML content and attributes. */
+export function esc(text: string): string {
+  return text
+    .replaceAll("&", "&amp;")
+    .replaceAll("<", "&lt;")
+    .replaceAll(">", "&gt;")
+    .replaceAll('"', "&quot;");
+}
+
+export const COLORS: Record<string, string> = {
+  direct: "#8c8c8c",
+  nginx: "#2f9e44",
+  gateway: "#1c7ed6",
+};

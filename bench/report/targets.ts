@@ -1,0 +1,102 @@
+import { mb, num, pct, signed } from "./format.js";
+import type { BenchResults } from "./results.js";
+
+export interface TargetRow {
+  readonly scenario: string;
+  readonly target: string;
+  readonly measured: string;
+  readonly verdict: "met" | "missed" | "not run" | "not built yet";
+}
+
+const MB = 2 ** 20;
+
+function verdict(ok: boolean | null): TargetRow["verdict"] {
+  return ok === null ? "not run" : ok ? "met" : "missed";
+}
+
+/** The issue's targets for this 2-core machine, each with what this run measured. */
+export function evaluateTargets(r: BenchResults): TargetRow[] {
+  const rows: TargetRow[] = [];
+  const s1g = r.s1?.systems.gateway;
+  const s1d = r.s1?.systems.direct;
+  const added50 = s1g && s1d ? s1g.latencyUs.p50 - s1d.latencyUs.p50 : null;
+  const added99 = s1g && s1d ? s1g.latencyUs.p99 - s1d.latencyUs.p99 : null;
+  rows.push({
+    scenario: "1",
+    target: "added latency p50 ≤ 150 µs",
+    measured: added50 === null ? "–" : `${signed(added50, 0)} µs`,
+    verdict: verdict(added50 === null ? null : added50 <= 150),
+  });
+  rows.push({
+    scenario: "1",
+    target: "added latency p99 ≤ 1.5 ms",
+    measured: added99 === null ? "–" : `${signed(added99, 0)} µs`,
+    verdict: verdict(added99 === null ? null : added99 <= 1500),
+  });
+
+  const s2g = r.s2?.systems.gateway;
+  const s2n = r.s2?.systems.nginx;
+  const share = s2g && s2n ? s2g.requestsPerSecond / s2n.requestsPerSecond : null;
+  rows.push({
+    scenario: "2",
+    target: "throughput ≥ 50% of nginx",
+    measured:
+      share === null
+        ? r.s2 && !s2n
+          ? "nginx missing"
+          : "–"
+        : `${pct(share)} (${num(s2g?.requestsPerSecond)} vs ${num(s2n?.requestsPerSecond)} req/s)`,
+    verdict: verdict(share === null ? null : share >= 0.5),
+  });
+
+  const s3g = r.s3?.systems.gateway;
+  const s3d = r.s3?.systems.direct;
+  const ttft = s3g && s3d ? s3g.ttftMs.p50 - s3d.ttftMs.p50 : null;
+  const gap = s3g && s3d ? s3g.gapMs.p99 - s3d.gapMs.p99 : null;
+  rows.push({
+    scenario: "3",
+    target: "added time to first token p50 ≤ 1 ms",
+    measured: ttft === null ? "–" : `${signed(ttft, 3)} ms`,
+    verdict: verdict(ttft === null ? null : ttft <= 1),
+  });
+  rows.push({
+    scenario: "3",
+    target: "added chunk gap p99 ≤ 0.2 ms",
+    measured: gap === null ? "–" : `${signed(gap, 3)} ms`,
+    verdict: verdict(gap === null ? null : gap <= 0.2),
+  });
+
+  const s4g = r.s4?.systems.gateway;
+  rows.push({
+    scenario: "4",
+    target: "1000 streams all complete and correct",
+    measured: s4g ? `${s4g.correct}/${s4g.streams} correct` : "–",
+    verdict: verdict(s4g ? s4g.correct === s4g.streams : null),
+  });
+  rows.push({
+    scenario: "4",
+    target: "gateway RSS ≤ 250 MB under 1000 streams",
+    measured: s4g ? mb(s4g.proxyPeakRssBytes) : "–",
+    verdict: verdict(s4g?.proxyPeakRssBytes == null ? null : s4g.proxyPeakRssBytes <= 250 * MB),
+  });
+  rows.push({ scenario: "5", target: "cache hit p50 ≤ 300 µs", measured: "–", verdict: "not built yet" });
+
+  const s6 = r.s6 !== null && !("skipped" in r.s6) ? r.s6 : null;
+  rows.push({
+    scenario: "6",
+    target: "readiness cost ≤ 50 ms",
+    measured: s6
+      ? `${signed(s6.readinessCostMs.p50, 1)} ms (median of ${s6.readinessCostMs.n})`
+      : r.s6 && "skipped" in r.s6
+        ? "skipped"
+        : "–",
+    verdict: verdict(s6 ? s6.readinessCostMs.p50 <= 50 : null),
+  });
+  rows.push({
+    scenario: "7",
+    target: "idle RSS ≤ 80 MB",
+    measured: r.idle ? `${mb(r.idle.afterWarmup)} warm (${mb(r.idle.atStart)} at start)` : "–",
+    verdict: verdict(r.idle ? r.idle.afterWarmup <= 80 * MB : null),
+  });
+  return rows;
+}

@@ -1,0 +1,31 @@
+import type { System } from "../systems/harness.js";
+
+/** What every scenario gets from the runner. */
+export interface ScenarioContext {
+  readonly quick: boolean;
+  /** Scratch directory of this run. */
+  readonly dir: string;
+  readonly systems: readonly System[];
+  readonly wrk: string | null;
+  log(line: string): void;
+}
+
+/**
+ * Runs `fn` for every system, `rounds` times, rotating the order each round: a slow drift of
+ * the machine (other load, thermal, GC of the client) then spreads over all systems instead
+ * of landing on whichever always runs last.
+ */
+export async function interleave<T>(
+  systems: readonly System[],
+  rounds: number,
+  fn: (system: System, round: number) => Promise<T>,
+): Promise<Map<string, T[]>> {
+  const out = new Map<string, T[]>(systems.map((s) => [s.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < systems.length; i++) {
+      const system = systems[(i + round) % systems.length] as System;
+      (out.get(system.name) as T[]).push(await fn(system, round));
+    }
+  }
+  return out;
+}

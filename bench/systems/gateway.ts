@@ -1,0 +1,78 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import type { ProcessSet, Spawned } from "../procs/process-set.js";
+import { waitFor } from "../procs/wait.js";
+import type { GatewayCommand } from "./gateway-build.js";
+import { ROOT } from "./paths.js";
+
+export interface GatewayModel {
+  readonly id: string;
+  readonly cmd?: readonly string[];
+  readonly model?: string;
+  readonly args?: readonly string[];
+}
+
+export interface GatewayConfigOptions {
+  readonly models: readonly GatewayModel[];
+  readonly maxLoadedModels: number;
+  readonly llamaServer?: string;
+}
+
+/**
+ * The gateway's config for a bench run: loopback, port 0, info logging, and one model entry
+ * per backend. Middleware that later issues add (auth, rate limit, metrics: see
+ * gateway-features.ts) gets its fragment here when it lands.
+ */
+export function gatewayConfig(options: GatewayConfigOptions): Record<string, unknown> {
+  const models: Record<string, unknown> = {};
+  for (const m of options.models) {
+    models[m.id] = m.cmd !== undefined ? { cmd: [...m.cmd] } : { model: m.model, args: [...(m.args ?? [])] };
+  }
+  return {
+    server: { host: "127.0.0.1", port: 0 },
+    ...(options.llamaServer === undefined ? {} : { llamaServer: { binary: options.llamaServer } }),
+    scheduler: { maxLoadedModels: options.maxLoadedModels },
+    logging: { level: "info" },
+    models,
+  };
+}
+
+export interface RunningGateway {
+  readonly process: Spawned;
+  readonly port: number;
+  readonly logFile: string;
+  /** ms from spawn to the "listening" line. */
+  readonly startupMs: number;
+}
+
+/** Starts the gateway CLI with `config`; its JSON log (stdout) goes to `dir`/gateway.log. */
+export async function startGateway(
+  set: ProcessSet,
+  command: GatewayCommand,
+  dir: string,
+  config: Record<string, unknown>,
+  extraNodeArgs: readonly string[] = [],
+): Promise<RunningGateway> {
+  const configFile = join(dir, "gateway.yaml");
+  const logFile = join(dir, "gateway.log");
+  writeFileSync(configFile, stringify(config));
+  const started = performance.now();
+  const spawned = set.spawn(
+    "gateway",
+    process.execPath,
+    [...extraNodeArgs, ...command.nodeArgs, command.entry, "--config", configFile],
+    { cwd: ROOT, stdoutFile: logFile },
+  );
+  const port = await waitFor(
+    "the gateway to listen",
+    () => {
+      if (spawned.child.exitCode !== null) throw new Error(`gateway exited:\n${spawned.output()}`);
+      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(spawned.output());
+      return match ? Number(match[1]) : undefined;
+    },
+    30_000,
+    5,
+  );
+  return { process: spawned, port, logFile, startupMs: performance.now() - started };
+}

@@ -1,0 +1,157 @@
+import { mkdirSync, readFileSync } from "node:fs";
+import { request } from "node:http";
+import { join } from "node:path";
+import {
+  BACKEND_KEY,
+  chatBody,
+  GATEWAY_KEY,
+  keepAliveAgent,
+  requestHeaders,
+  type Target,
+} from "../load/request-shape.js";
+import { processTree, rssBytes } from "../procs/proc-stats.js";
+import type { ProcessSet } from "../procs/process-set.js";
+import { BACKENDS, type BackendName, type FakeBackend, fakeArgv, startFake } from "./fake-backend.js";
+import { gatewayConfig, type RunningGateway, startGateway } from "./gateway.js";
+import type { GatewayCommand } from "./gateway-build.js";
+import { type RunningNginx, startNginx } from "./nginx.js";
+import { FAKE_SERVER } from "./paths.js";
+
+export type SystemName = "direct" | "nginx" | "gateway";
+
+/** One system under test: where it serves each backend, and which processes are "the proxy". */
+export interface System {
+  readonly name: SystemName;
+  target(backend: BackendName): Target;
+  /** The proxy's processes (none for direct): their RSS and CPU are what we report. */
+  proxyPids(): number[];
+  /** The backend process serving `backend` through this system (its CPU shows who saturates). */
+  backendPid(backend: BackendName): number | null;
+}
+
+export interface Systems {
+  readonly list: readonly System[];
+  readonly gateway: RunningGateway;
+  readonly nginx: RunningNginx | null;
+  readonly fakes: ReadonlyMap<BackendName, FakeBackend>;
+  /** Gateway RSS right after it listened, before any request (bytes). */
+  readonly gatewayRssAtStart: number;
+}
+
+/** The gateway's child for `backend`: the process under it whose argv ends with that backend's switches. */
+function childServing(gatewayPid: number, backend: BackendName): number | null {
+  const tail = `${BACKENDS[backend].join("\0")}\0`;
+  for (const pid of processTree(gatewayPid)) {
+    if (pid === gatewayPid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      if (cmdline.includes(FAKE_SERVER) && cmdline.endsWith(tail)) return pid;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return null;
+}
+
+/** One request, checked: used to warm up and to make the gateway start its children. */
+function post(target: Target, body: Buffer, agent: ReturnType<typeof keepAliveAgent>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: "127.0.0.1",
+        port: target.port,
+        path: "/v1/chat/completions",
+        method: "POST",
+        agent,
+        headers: requestHeaders(target, body),
+        timeout: 30_000,
+      },
+      (res) => {
+        res.resume();
+        res.once("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.once("timeout", () => req.destroy(new Error("warm-up request timed out")));
+    req.once("error", reject);
+    req.end(body);
+  });
+}
+
+/** Sends `count` requests to every system for `backend` (JIT warm-up, pools filled, children up). */
+export async function warmUp(systems: readonly System[], backend: BackendName, count: number): Promise<void> {
+  const body = chatBody(backend, false, 4);
+  for (const system of systems) {
+    const agent = keepAliveAgent(8);
+    try {
+      for (let i = 0; i < count; i += 8) {
+        const statuses = await Promise.all(
+          Array.from({ length: Math.min(8, count - i) }, () => post(system.target(backend), body, agent)),
+        );
+        const bad = statuses.find((s) => s !== 200);
+        if (bad !== undefined) throw new Error(`warm-up of ${system.name}/${backend} got HTTP ${bad}`);
+      }
+    } finally {
+      agent.destroy();
+    }
+  }
+}
+
+/**
+ * Starts, for the given backends: one direct fake each, nginx in front of those (when nginx is
+ * available), and one gateway whose `cmd:` models run the same fakes. Everything is registered
+ * in `set`, so the caller's cleanup stops it.
+ */
+export async function startSystems(
+  set: ProcessSet,
+  dir: string,
+  backends: readonly BackendName[],
+  gatewayCommand: GatewayCommand,
+  nginxBinary: string | null,
+): Promise<Systems> {
+  mkdirSync(dir, { recursive: true });
+  const fakes = new Map<BackendName, FakeBackend>();
+  for (const name of backends) fakes.set(name, await startFake(set, name, BACKEND_KEY));
+  const nginx =
+    nginxBinary === null
+      ? null
+      : await startNginx(
+          set,
+          nginxBinary,
+          join(dir, "nginx"),
+          backends.map((name) => ({ name, upstreamPort: (fakes.get(name) as FakeBackend).port })),
+          BACKEND_KEY,
+        );
+  const gateway = await startGateway(
+    set,
+    gatewayCommand,
+    dir,
+    gatewayConfig({
+      models: backends.map((id) => ({ id, cmd: fakeArgv(id, "${PORT}") })),
+      maxLoadedModels: backends.length,
+    }),
+  );
+  const gatewayRssAtStart = rssBytes([gateway.process.pid]);
+
+  const direct: System = {
+    name: "direct",
+    target: (b) => ({ port: (fakes.get(b) as FakeBackend).port, key: BACKEND_KEY }),
+    proxyPids: () => [],
+    backendPid: (b) => fakes.get(b)?.process.pid ?? null,
+  };
+  const list: System[] = [direct];
+  if (nginx !== null) {
+    list.push({
+      name: "nginx",
+      target: (b) => ({ port: nginx.ports.get(b) as number, key: GATEWAY_KEY }),
+      proxyPids: () => processTree(nginx.process.pid),
+      backendPid: (b) => fakes.get(b)?.process.pid ?? null,
+    });
+  }
+  list.push({
+    name: "gateway",
+    target: () => ({ port: gateway.port, key: GATEWAY_KEY }),
+    proxyPids: () => [gateway.process.pid],
+    backendPid: (b) => childServing(gateway.process.pid, b),
+  });
+  return { list, gateway, nginx, fakes, gatewayRssAtStart };
+}
