@@ -9,12 +9,22 @@ export interface Lease {
   readonly instance: string;
   readonly endpoint: Endpoint;
   release(): void;
+  /**
+   * The connection to this instance failed before any answer (refused, reset): keep requests
+   * away from it until it is ready again (its supervisor restarts it) or SUSPECT_MS passed.
+   */
+  suspect(): void;
 }
+
+/** How long a suspected instance gets no requests unless its supervisor reports it ready. */
+const SUSPECT_MS = 5_000;
 
 interface Instance {
   readonly supervisor: Supervisor;
   /** Requests dispatched to it and not yet released. */
   active: number;
+  /** performance.now() until which it gets no requests (see Lease.suspect). */
+  suspectUntil: number;
 }
 
 /**
@@ -39,13 +49,15 @@ export class ModelGroup {
 
   constructor(model: ModelConfig, supervisors: readonly Supervisor[], onIdle: (group: ModelGroup) => void) {
     this.model = model;
-    this.#instances = supervisors.map((supervisor) => ({ supervisor, active: 0 }));
+    this.#instances = supervisors.map((supervisor) => ({ supervisor, active: 0, suspectUntil: 0 }));
     this.#onIdle = onIdle;
     this.#line = new FifoWaiters(`a free slot of model ${model.id}`);
-    for (const supervisor of supervisors) {
+    for (const instance of this.#instances) {
       // An instance that becomes ready (late start, restart) brings free slots for the line.
-      supervisor.onEvent((event) => {
-        if (event.type === "state" && event.to === "ready") this.#drain();
+      instance.supervisor.onEvent((event) => {
+        if (event.type !== "state" || event.to !== "ready") return;
+        instance.suspectUntil = 0;
+        this.#drain();
       });
     }
   }
@@ -124,10 +136,11 @@ export class ModelGroup {
   #pickFree(): Instance | null {
     let best: Instance | null = null;
     const count = this.#instances.length;
+    const now = performance.now();
     for (let i = 0; i < count; i++) {
       const candidate = this.#instances[(this.#next + i) % count];
       if (candidate === undefined || candidate.active >= this.model.maxConcurrent) continue;
-      if (candidate.supervisor.endpoint() === null) continue;
+      if (candidate.supervisor.endpoint() === null || candidate.suspectUntil > now) continue;
       if (best === null || candidate.active < best.active) best = candidate;
     }
     if (best !== null) this.#next = (this.#instances.indexOf(best) + 1) % count;
@@ -155,9 +168,13 @@ export class ModelGroup {
         released = true;
         this.#leased--;
         // The slot goes straight to the longest waiter; only with nobody waiting is it freed.
-        if (instance.supervisor.endpoint() !== null && this.#line.handOff(instance)) return;
+        const usable = instance.supervisor.endpoint() !== null && instance.suspectUntil <= performance.now();
+        if (usable && this.#line.handOff(instance)) return;
         instance.active--;
         this.#drain();
+      },
+      suspect: () => {
+        instance.suspectUntil = performance.now() + SUSPECT_MS;
       },
     };
   }

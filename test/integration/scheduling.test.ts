@@ -181,6 +181,32 @@ test("two instances share the load: concurrent requests go to both", async () =>
   assert.ok(Date.now() - started < 60_000);
 });
 
+test("an instance that dies is taken out of rotation and restarted while the other serves", async () => {
+  const g = await start({ models: { m: { cmd: fakeCmd(), instances: 2, maxConcurrent: 1 } } });
+  const warm = await Promise.all([chat(g, "m"), chat(g, "m")]);
+  await Promise.all(warm.map((r) => r.arrayBuffer()));
+  const ready = (name: string) => g.output().includes(`"instance":"${name}","from":"starting","to":"ready"`);
+  await waitFor("both instances to be ready", () => (ready("m#0") && ready("m#1") ? true : undefined));
+  const spawned = g
+    .output()
+    .split("\n")
+    .find((l) => l.includes('"spawned llama-server"') && l.includes('"m#0"'));
+  const pid = (JSON.parse(spawned ?? "{}") as { pid: number }).pid;
+  process.kill(-pid, "SIGKILL");
+  // Every request after the crash is answered, by m#1 while m#0 waits out its back-off; the two
+  // sent at once race the gateway's noticing the exit, so one may meet a refused connection.
+  const racing = await Promise.all([chat(g, "m"), chat(g, "m")]);
+  for (const res of racing) assert.equal(res.status, 200, await res.clone().text());
+  await Promise.all(racing.map((r) => r.arrayBuffer()));
+  for (let i = 0; i < 4; i++) {
+    const res = await chat(g, "m");
+    assert.equal(res.status, 200, await res.clone().text());
+    await res.arrayBuffer();
+  }
+  await waitFor("m#0 to be restarted", () => (spawns(g, "m#0") >= 2 ? true : undefined), 15_000);
+  assert.match(g.output(), /"llama-server crashed"/);
+});
+
 test("ttl unloads an idle model; preload loads one at start; a pinned model is never evicted", async () => {
   const g = await start({
     scheduler: { maxLoadedModels: 1 },

@@ -47,34 +47,44 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
     ctx.access.requireModel(model);
     ctx.facts.modelServed = model.id;
     const upstream = upstreamBody(spec, raw, body);
-    const lease = await deps.scheduler.acquire(model.id, ctx.signal);
-    ctx.facts.instance = lease.instance;
-    try {
-      const outcome = await forward(
-        deps.dispatcher,
-        {
-          endpoint: lease.endpoint,
-          method: "POST",
-          path: spec.upstreamPath,
-          body: upstream.body,
-          requestId: ctx.requestId,
-          headersTimeoutMs: deps.headersTimeoutMs,
-          idleTimeoutMs: deps.idleTimeoutMs,
-          signal: ctx.signal,
-          shaping: {
-            modelId: model.id,
-            modelName: asked,
-            dialect: spec.dialect,
-            stripUsageChunk: upstream.stripUsageChunk,
+    // A connection refused or reset before any answer means that instance just died: with
+    // another instance to go to, the request goes there instead of failing.
+    for (let attempt = 1; ; attempt++) {
+      const lease = await deps.scheduler.acquire(model.id, ctx.signal);
+      ctx.facts.instance = lease.instance;
+      try {
+        const outcome = await forward(
+          deps.dispatcher,
+          {
+            endpoint: lease.endpoint,
+            method: "POST",
+            path: spec.upstreamPath,
+            body: upstream.body,
+            requestId: ctx.requestId,
+            headersTimeoutMs: deps.headersTimeoutMs,
+            idleTimeoutMs: deps.idleTimeoutMs,
+            signal: ctx.signal,
+            shaping: {
+              modelId: model.id,
+              modelName: asked,
+              dialect: spec.dialect,
+              stripUsageChunk: upstream.stripUsageChunk,
+            },
           },
-        },
-        ctx.res,
-      );
-      if (outcome.firstByteAt !== null) ctx.facts.ttfbMs = outcome.firstByteAt - ctx.startedAt;
-      ctx.facts.usage = outcome.usage;
-      if (outcome.kind === "broken") ctx.facts.errorCode = outcome.error.code;
-    } finally {
-      lease.release();
+          ctx.res,
+        );
+        if (outcome.firstByteAt !== null) ctx.facts.ttfbMs = outcome.firstByteAt - ctx.startedAt;
+        ctx.facts.usage = outcome.usage;
+        if (outcome.kind === "broken") ctx.facts.errorCode = outcome.error.code;
+        return;
+      } catch (error) {
+        const unreachable = error instanceof GatewayError && error.code === "backend_crashed";
+        if (!unreachable || ctx.res.headersSent) throw error;
+        lease.suspect();
+        if (attempt >= model.instances) throw error;
+      } finally {
+        lease.release();
+      }
     }
   };
 }
