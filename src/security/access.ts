@@ -21,9 +21,12 @@ export interface Access {
   readonly limits: RateLimits;
   /** Throws 403 `forbidden` when this caller may not use the model. */
   requireModel(model: ModelNames): void;
+  /** Whether this caller may use the model (GET /v1/models lists only those). */
+  mayUse(model: ModelNames): boolean;
 }
 
 const ALLOW_ALL = () => {};
+const ALL = () => true;
 
 export function noAccess(limits: RateLimits): Access {
   return {
@@ -33,25 +36,29 @@ export function noAccess(limits: RateLimits): Access {
     requireModel: () => {
       throw new GatewayError("invalid_api_key", "the request was not authenticated");
     },
+    mayUse: () => false,
   };
 }
 
 export function openAccess(limits: RateLimits): Access {
-  return { kind: "open", keyName: null, limits, requireModel: ALLOW_ALL };
+  return { kind: "open", keyName: null, limits, requireModel: ALLOW_ALL, mayUse: ALL };
 }
 
 export function publicAccess(limits: RateLimits): Access {
-  return { kind: "public", keyName: null, limits, requireModel: ALLOW_ALL };
+  return { kind: "public", keyName: null, limits, requireModel: ALLOW_ALL, mayUse: ALL };
 }
 
 /** One Access per key, built once: requests with the same key share it. */
 export function keyAccess(entry: KeyEntry): Access {
+  const mayUse = (model: ModelNames) =>
+    entry.allowsModel([model.id, ...model.aliases, ...model.unlistedAliases]);
   return {
     kind: entry.kind,
     keyName: entry.name,
     limits: entry.limits,
+    mayUse,
     requireModel: (model) => {
-      if (entry.allowsModel([model.id, ...model.aliases, ...model.unlistedAliases])) return;
+      if (mayUse(model)) return;
       throw new GatewayError("forbidden", `this API key may not use the model '${model.id}'`, {
         param: "model",
       });

@@ -5,12 +5,16 @@ import type { Handler, RequestContext } from "../context.js";
 import { sendJson } from "../send.js";
 import { modelEntry, modelStates } from "./model-info.js";
 
-/** GET /v1/models: every listed id and alias (unlisted aliases are left out). */
+/**
+ * GET /v1/models: every listed id and alias (unlisted aliases are left out) of the models the
+ * caller's key may use: a scoped key sees only its models.
+ */
 export function modelsHandler(catalog: Catalog, scheduler: Scheduler, createdAt: number): Handler {
   return async (ctx) => {
     const states = modelStates(scheduler);
     const data = catalog
       .listed()
+      .filter((entry) => ctx.access.mayUse(entry.model))
       .map((entry) =>
         modelEntry(entry.name, entry.model, states.get(entry.model.id) ?? "unloaded", createdAt),
       );
@@ -38,7 +42,7 @@ export function modelHandler(
       });
     }
     const model = catalog.resolve(name);
-    if (model === undefined) {
+    if (model === undefined || !ctx.access.mayUse(model)) {
       throw new GatewayError("model_not_found", `The model '${name}' does not exist`, { param: "model" });
     }
     const state = modelStates(scheduler).get(model.id) ?? "unloaded";
