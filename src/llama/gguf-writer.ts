@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { type FileHandle, open, rename, rm } from "node:fs/promises";
+import { type FileHandle, mkdir, open, rename, rm } from "node:fs/promises";
 import { endianness } from "node:os";
+import { dirname } from "node:path";
 import { f32ToF16Bits } from "./gguf-f16.js";
 import {
   GGML_TYPE_F16,
@@ -246,6 +247,8 @@ export async function writeGguf(path: string, input: GgufWriteInput): Promise<Gg
   // Tensor data is copied from Float32Array memory as is, and GGUF is little-endian.
   if (endianness() !== "LE") throw new GgufError("writing GGUF needs a little-endian host");
   const { header, alignment } = encodeHeader(input);
+  // The folder is created if needed: `make-tiny-model models/x.gguf` on a fresh clone has none.
+  await mkdir(dirname(path), { recursive: true });
   const temp = `${path}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
   const fh = await open(temp, "wx");
   try {

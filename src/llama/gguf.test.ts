@@ -93,6 +93,12 @@ describe("GGUF writer and reader", () => {
     assert.deepEqual(halves, [1, -2, 0.5, 65504, f16BitsToF32(0x2e66)]);
   });
 
+  test("creates the folder it writes into (make-tiny-model models/x.gguf on a fresh clone)", async () => {
+    const path = join(dir, "new", "folder", "m.gguf");
+    await writeGguf(path, { metadata: [["general.name", { type: "string", value: "m" }]], tensors: [] });
+    assert.equal((await readGgufMetadata(path)).metadata.get("general.name")?.value, "m");
+  });
+
   test("honours general.alignment", async () => {
     const path = join(dir, "align.gguf");
     const metadata: [string, GgufValue][] = [["general.alignment", { type: "uint32", value: 256 }]];
