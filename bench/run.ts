@@ -69,6 +69,18 @@ async function main(args: BenchArgs, set: ProcessSet): Promise<void> {
     );
   }
 
+  /** A scenario that fails is reported as such; the others still run and the report is written. */
+  const attempt = async <T>(name: string, run: () => Promise<T>): Promise<T | null> => {
+    try {
+      return await run();
+    } catch (error) {
+      const message = (error as Error).message.split("\n")[0] ?? String(error);
+      log(`${name} failed: ${(error as Error).stack ?? String(error)}`);
+      notes.push(`${name} failed in this run: ${message}`);
+      return null;
+    }
+  };
+
   let idle: IdleMemory | null = null;
   let gatewayStartupMs: number | null = null;
   let s1: S1Result | null = null;
@@ -85,26 +97,37 @@ async function main(args: BenchArgs, set: ProcessSet): Promise<void> {
     log(
       `starting direct fakes, ${nginxPath ? "nginx" : "no nginx"} and the gateway (${gatewayCommand.label}) for ${backends.join(", ")}`,
     );
-    const systems = await startSystems(set, join(runDir, "systems"), backends, gatewayCommand, nginxPath);
-    gatewayStartupMs = systems.gateway.startupMs;
-    log(`warming up (gateway listening after ${gatewayStartupMs.toFixed(0)} ms)`);
-    for (const backend of backends) await warmUp(systems.list, backend, backend === "fast" ? 2000 : 8);
-    await sleep(1000);
-    const gatewayPid = systems.gateway.process.pid;
-    idle = { atStart: systems.gatewayRssAtStart, afterWarmup: rssBytes([gatewayPid]), afterS4: null };
-    const ctx: ScenarioContext = { quick: args.quick, dir: runDir, systems: systems.list, wrk: wrkPath, log };
-    if (selected(args, "s1")) s1 = await runS1(ctx);
-    if (selected(args, "s2")) s2 = await runS2(ctx);
-    if (selected(args, "s3")) s3 = await runS3(ctx);
-    if (selected(args, "s4")) {
-      s4 = await runS4(ctx);
-      await sleep(3000);
-      idle = { ...idle, afterS4: rssBytes([gatewayPid]) };
-    }
+    await attempt("starting the systems", async () => {
+      const systems = await startSystems(set, join(runDir, "systems"), backends, gatewayCommand, nginxPath);
+      gatewayStartupMs = systems.gateway.startupMs;
+      log(`warming up (gateway listening after ${gatewayStartupMs.toFixed(0)} ms)`);
+      for (const backend of backends) await warmUp(systems.list, backend, backend === "fast" ? 2000 : 8);
+      await sleep(1000);
+      const gatewayPid = systems.gateway.process.pid;
+      idle = { atStart: systems.gatewayRssAtStart, afterWarmup: rssBytes([gatewayPid]), afterS4: null };
+      const ctx: ScenarioContext = {
+        quick: args.quick,
+        dir: runDir,
+        systems: systems.list,
+        wrk: wrkPath,
+        log,
+      };
+      if (selected(args, "s1")) s1 = await attempt("Scenario 1", () => runS1(ctx));
+      if (selected(args, "s2")) s2 = await attempt("Scenario 2", () => runS2(ctx));
+      if (selected(args, "s3")) s3 = await attempt("Scenario 3", () => runS3(ctx));
+      if (selected(args, "s4")) {
+        s4 = await attempt("Scenario 4", () => runS4(ctx));
+        await sleep(3000);
+        idle = { ...idle, afterS4: rssBytes([gatewayPid]) };
+      }
+    });
     log("stopping the systems");
     await set.stopAll();
   }
-  if (selected(args, "s6")) s6 = await runS6(set, join(runDir, "s6"), gatewayCommand, args.quick, log);
+  if (selected(args, "s6")) {
+    s6 = await attempt("Scenario 6", () => runS6(set, join(runDir, "s6"), gatewayCommand, args.quick, log));
+    await set.stopAll();
+  }
   if (s6 !== null && "skipped" in s6) notes.push(`Scenario 6 skipped: ${s6.skipped}.`);
 
   const files = outputs(args);
@@ -112,15 +135,18 @@ async function main(args: BenchArgs, set: ProcessSet): Promise<void> {
   if (selected(args, "profile")) {
     const profDir = join(runDir, "profile");
     mkdirSync(profDir, { recursive: true });
-    profile = await profileGateway(
-      set,
-      profDir,
-      gatewayCommand,
-      wrkPath,
-      args.quick,
-      join(files.results, "gateway-flame.svg"),
-      log,
+    profile = await attempt("The profile run", () =>
+      profileGateway(
+        set,
+        profDir,
+        gatewayCommand,
+        wrkPath,
+        args.quick,
+        join(files.results, "gateway-flame.svg"),
+        log,
+      ),
     );
+    await set.stopAll();
   }
 
   const results: BenchResults = {

@@ -1,6 +1,6 @@
 import { Agent, type OutgoingHttpHeaders } from "node:http";
 
-/** The key the client presents to the gateway (ignored until auth lands; see gateway-features.ts). */
+/** The key the client presents to the gateway (its one configured API key; nginx ignores it). */
 export const GATEWAY_KEY = "bench-client-key";
 /** The key the direct fakes require; nginx adds it for its upstream, the gateway uses its own. */
 export const BACKEND_KEY = "bench-backend-key";

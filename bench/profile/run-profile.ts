@@ -8,7 +8,7 @@ import { S2_CONNECTIONS } from "../scenarios/s2-throughput.js";
 import { fakeArgv } from "../systems/fake-backend.js";
 import { gatewayConfig, startGateway } from "../systems/gateway.js";
 import type { GatewayCommand } from "../systems/gateway-build.js";
-import { type System, warmUp } from "../systems/harness.js";
+import { FAKE_SLOTS, type System, warmUp } from "../systems/harness.js";
 import { ROOT } from "../systems/paths.js";
 import { analyzeProfile, type ProfileSummary } from "./cpu-profile.js";
 import { flameSvg } from "./flame-svg.js";
@@ -42,7 +42,10 @@ export async function profileGateway(
     set,
     command,
     dir,
-    gatewayConfig({ models: [{ id: "fast", cmd: fakeArgv("fast", "${PORT}") }], maxLoadedModels: 1 }),
+    gatewayConfig({
+      models: [{ id: "fast", cmd: fakeArgv("fast", "${PORT}"), maxConcurrent: FAKE_SLOTS }],
+      maxLoadedModels: 1,
+    }),
     ["--cpu-prof", `--cpu-prof-dir=${profDir}`],
   );
   const seconds = quick ? 3 : 8;

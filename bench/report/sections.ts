@@ -200,11 +200,12 @@ export function s6Section(r: BenchResults): string {
   if ("skipped" in s) return `_Skipped: ${s.skipped}._`;
   const rows = [
     ["llama-server by hand: spawn → /health 200 (polled every 5 ms)", ...ms(s.healthyMs)],
-    ["warm llama-server: request → first token", ...ms(s.warmTtftMs)],
+    ["fresh llama-server, its first request: request → first token", ...ms(s.firstTtftMs)],
+    ["the same llama-server, later requests (prompt cached)", ...ms(s.warmTtftMs)],
     ["gateway, model unloaded: request → first token", ...ms(s.coldTtftMs)],
-    ["**readiness cost** = cold − healthy − warm (medians)", ...ms(s.readinessCostMs)],
+    ["**readiness cost** = cold − healthy − first request (medians)", ...ms(s.readinessCostMs)],
     ["warm swap (maxLoadedModels: 1): request → first token", ...ms(summaryOf(s.swaps.map((x) => x.ttftMs)))],
-    ["**swap cost** = swap − healthy − warm", ...ms(s.swapCostMs)],
+    ["**swap cost** = swap − healthy − first request", ...ms(s.swapCostMs)],
   ];
   const swapRows = s.swaps.map((x, i) => [
     String(i + 1),

@@ -6,7 +6,7 @@ import { locateLlamaServer } from "../../src/llama/locate-llama-server.js";
 import { makeTinyModel } from "../../src/llama/tiny-model.js";
 import { findVocab } from "../../src/llama/vocab.js";
 import { testAssets } from "../../test/support/assets.js";
-import { chatBody, GATEWAY_KEY, keepAliveAgent } from "../load/request-shape.js";
+import { chatBody, GATEWAY_KEY } from "../load/request-shape.js";
 import { readStream } from "../load/sse-client.js";
 import type { ProcessSet } from "../procs/process-set.js";
 import { Samples, type Summary, summarize } from "../stats/summary.js";
@@ -16,7 +16,7 @@ import { freePort, httpGet } from "../systems/http-probe.js";
 
 export interface SwapSample {
   readonly ttftMs: number;
-  /** ttft − (llama-server's own time to healthy + warm time to first token). */
+  /** ttft − (llama-server's own time to healthy + first-request time to first token). */
   readonly costMs: number;
   /** From the gateway's log: the old model's stopping → stopped, and the new one's starting → ready. */
   readonly stopMs: number | null;
@@ -30,11 +30,13 @@ export type S6Result =
       readonly modelBytes: number;
       /** llama-server started by hand, /health polled every 5 ms: spawn → 200. */
       readonly healthyMs: Summary;
-      /** Time to first token of a warm llama-server for the bench's request (the model's own work). */
+      /** Time to first token of the first request a fresh llama-server gets (the model's own work). */
+      readonly firstTtftMs: Summary;
+      /** The same request again on a llama-server that answered it before (prompt cached). */
       readonly warmTtftMs: Summary;
       /** Gateway just started, model unloaded: request → first token. */
       readonly coldTtftMs: Summary;
-      /** coldTtft − healthy − warmTtft: what the gateway's lazy start adds. */
+      /** coldTtft − healthy − firstTtft (medians): what the gateway's lazy start adds. */
       readonly readinessCostMs: Summary;
       readonly swaps: readonly SwapSample[];
       readonly swapCostMs: Summary;
@@ -69,17 +71,18 @@ async function timeToHealthy(
   return { ms: performance.now() - started, port, stop: () => set.stop(spawned) };
 }
 
-async function firstToken(
-  port: number,
-  model: string,
-  agent: ReturnType<typeof keepAliveAgent>,
-): Promise<number> {
+/**
+ * Request → first token of one streamed chat, on a fresh connection: llama-server (cpp-httplib)
+ * closes a connection after a streamed answer, so a reused keep-alive socket fails with "socket
+ * hang up" on the next request. A new loopback connection costs well under a millisecond.
+ */
+async function firstToken(port: number, model: string): Promise<number> {
   const result = await readStream(
     {
       target: { port, key: GATEWAY_KEY },
       path: "/v1/chat/completions",
       body: chatBody(model, true, REQUEST_TOKENS),
-      agent,
+      agent: false,
       expectedContent: null,
       timeoutMs: 120_000,
     },
@@ -149,18 +152,23 @@ export async function runS6(
   const trials = quick ? 2 : 5;
 
   const healthy: number[] = [];
+  const first: number[] = [];
   const warm: number[] = [];
   for (let i = 0; i < trials; i++) {
     log(`s6: llama-server by hand, trial ${i + 1}/${trials}`);
-    const agent = keepAliveAgent(4);
     const server = await timeToHealthy(set, assets.llamaServer, i % 2 === 0 ? modelA : modelB);
     healthy.push(server.ms);
-    for (let k = 0; k < 3; k++) warm.push(await firstToken(server.port, "tiny-a", agent));
-    agent.destroy();
-    await server.stop();
+    try {
+      // The first request of a fresh llama-server is what a cold start pays for (no prompt
+      // cache yet); the later ones show what a warm model costs.
+      first.push(await firstToken(server.port, "tiny-a"));
+      for (let k = 0; k < 3; k++) warm.push(await firstToken(server.port, "tiny-a"));
+    } finally {
+      await server.stop();
+    }
   }
   const healthyMedian = summarize(healthy).p50;
-  const warmMedian = summarize(warm).p50;
+  const firstMedian = summarize(first).p50;
 
   const cold: number[] = [];
   const swaps: SwapSample[] = [];
@@ -183,26 +191,24 @@ export async function runS6(
         ],
       }),
     );
-    const gwAgent = keepAliveAgent(4);
     try {
-      cold.push(await firstToken(gateway.port, "tiny-a", gwAgent));
+      cold.push(await firstToken(gateway.port, "tiny-a"));
       if (i === coldTrials - 1) {
         for (let k = 0; k < swapCount; k++) {
           const [from, to] = k % 2 === 0 ? ["tiny-a", "tiny-b"] : ["tiny-b", "tiny-a"];
           log(`s6: warm swap ${k + 1}/${swapCount}: ${from} → ${to}`);
           const at = Date.now();
-          const ttft = await firstToken(gateway.port, to, gwAgent);
+          const ttft = await firstToken(gateway.port, to);
           await sleep(50); // let the log line of the last state change reach the file
           swaps.push({
             ttftMs: ttft,
-            costMs: ttft - healthyMedian - warmMedian,
+            costMs: ttft - healthyMedian - firstMedian,
             stopMs: stateSpan(gateway.logFile, `${from}#0`, "stopping", "stopped", at - 5),
             loadMs: stateSpan(gateway.logFile, `${to}#0`, "starting", "ready", at - 5),
           });
         }
       }
     } finally {
-      gwAgent.destroy();
       await set.stop(gateway.process, 20_000);
     }
   }
@@ -210,9 +216,10 @@ export async function runS6(
     llamaServer: assets.llamaServer,
     modelBytes: statSync(modelA).size,
     healthyMs: summarize(healthy),
+    firstTtftMs: summarize(first),
     warmTtftMs: summarize(warm),
     coldTtftMs: summarize(cold),
-    readinessCostMs: summarize(cold.map((t) => t - healthyMedian - warmMedian)),
+    readinessCostMs: summarize(cold.map((t) => t - healthyMedian - firstMedian)),
     swaps,
     swapCostMs: summarize(swaps.map((s) => s.costMs)),
   };

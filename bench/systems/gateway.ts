@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
+import { GATEWAY_KEY } from "../load/request-shape.js";
 import type { ProcessSet, Spawned } from "../procs/process-set.js";
 import { waitFor } from "../procs/wait.js";
 import type { GatewayCommand } from "./gateway-build.js";
@@ -11,6 +12,8 @@ export interface GatewayModel {
   readonly cmd?: readonly string[];
   readonly model?: string;
   readonly args?: readonly string[];
+  /** Requests the gateway sends to one instance at once (its default is llama-server's 4 slots). */
+  readonly maxConcurrent?: number;
 }
 
 export interface GatewayConfigOptions {
@@ -20,20 +23,37 @@ export interface GatewayConfigOptions {
 }
 
 /**
- * The gateway's config for a bench run: loopback, port 0, info logging, and one model entry
- * per backend. Middleware that later issues add (auth, rate limit, metrics: see
- * gateway-features.ts) gets its fragment here when it lands.
+ * Rate limits far above anything the bench sends (scenario 2 peaks near 20k req/s, about 1.2M
+ * a minute), with both a request and a token bucket, so every request pays for the full check
+ * (estimate from Content-Length, take, quota headers, settle from the answer's usage) and none
+ * is ever refused.
+ */
+export const BENCH_RATE_LIMIT = {
+  requestsPerMinute: 1_000_000_000,
+  tokensPerMinute: 1_000_000_000_000,
+  burst: 1_000_000_000,
+} as const;
+
+/**
+ * The gateway's config for a bench run: loopback, port 0, info logging (to the file that
+ * stdout is redirected to), one API key that the client presents, rate limits that are checked
+ * but never trip, and one model entry per backend. See gateway-features.ts for what is on.
  */
 export function gatewayConfig(options: GatewayConfigOptions): Record<string, unknown> {
   const models: Record<string, unknown> = {};
   for (const m of options.models) {
-    models[m.id] = m.cmd !== undefined ? { cmd: [...m.cmd] } : { model: m.model, args: [...(m.args ?? [])] };
+    models[m.id] = {
+      ...(m.cmd !== undefined ? { cmd: [...m.cmd] } : { model: m.model, args: [...(m.args ?? [])] }),
+      ...(m.maxConcurrent === undefined ? {} : { maxConcurrent: m.maxConcurrent }),
+    };
   }
   return {
     server: { host: "127.0.0.1", port: 0 },
     ...(options.llamaServer === undefined ? {} : { llamaServer: { binary: options.llamaServer } }),
     scheduler: { maxLoadedModels: options.maxLoadedModels },
     logging: { level: "info" },
+    auth: { apiKeys: [{ name: "bench", key: GATEWAY_KEY }] },
+    rateLimit: BENCH_RATE_LIMIT,
     models,
   };
 }

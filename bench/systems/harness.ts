@@ -17,6 +17,14 @@ import type { GatewayCommand } from "./gateway-build.js";
 import { type RunningNginx, startNginx } from "./nginx.js";
 import { FAKE_SERVER } from "./paths.js";
 
+/**
+ * The fake answers any number of requests at once, like a llama-server started with that many
+ * slots (`-np`); the gateway is told so. With its default (4, llama-server's automatic slot
+ * count) it would queue everything past 4 in flight, which is right for a real llama-server
+ * but would measure the queue here, not the proxy.
+ */
+export const FAKE_SLOTS = 4096;
+
 export type SystemName = "direct" | "nginx" | "gateway";
 
 /** One system under test: where it serves each backend, and which processes are "the proxy". */
@@ -126,7 +134,7 @@ export async function startSystems(
     gatewayCommand,
     dir,
     gatewayConfig({
-      models: backends.map((id) => ({ id, cmd: fakeArgv(id, "${PORT}") })),
+      models: backends.map((id) => ({ id, cmd: fakeArgv(id, "${PORT}"), maxConcurrent: FAKE_SLOTS })),
       maxLoadedModels: backends.length,
     }),
   );
