@@ -152,6 +152,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
     {
       headersTimeout: config.server.headersTimeoutMs,
       requestTimeout: config.server.requestTimeoutMs,
+      // Node checks both deadlines only this often (default every 30 s): a slowloris client
+      // would get up to 30 s more than headersTimeout, and a 1 s deadline would be 31 s.
+      connectionsCheckingInterval: Math.min(
+        1_000,
+        Math.max(50, Math.floor(config.server.headersTimeoutMs / 4)),
+      ),
       maxHeaderSize: config.server.maxHeaderBytes,
       noDelay: true,
     },
