@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -63,4 +64,21 @@ test("warnings about a failing sink are rate-limited", async () => {
   await new Promise((resolve) => setTimeout(resolve, 100));
   assert.equal(warnings.length, 1);
   closeSink(log);
+});
+
+test("a process whose log sink is failing still exits (the exit-time flush does not retry forever)", () => {
+  const module = new URL("./create-logger.ts", import.meta.url).href;
+  const script = [
+    `import { createLogger } from ${JSON.stringify(module)};`,
+    'const log = createLogger({ level: "info", file: "/dev/full", warn: () => {} });',
+    'for (let i = 0; i < 20; i++) log.info({ i }, "request");',
+    'setTimeout(() => log.info("last words"), 200);',
+  ].join("\n");
+  const result = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+    cwd: new URL("../../", import.meta.url).pathname,
+    encoding: "utf8",
+    timeout: 20_000,
+  });
+  assert.equal(result.signal, null, "it had to be killed: it never exited");
+  assert.equal(result.status, 0, result.stderr);
 });

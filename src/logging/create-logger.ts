@@ -40,7 +40,22 @@ export function createLogger(options: LoggerOptions): Logger {
       `llamawrapper: the log sink (${where}) is failing: ${reason}; ${dropped} lines dropped so far\n`,
     );
   };
-  sink.on("error", (error: Error) => complain(error.message));
+  // Whether the last write failed; a successful one ('write') clears it.
+  let failing = false;
+  sink.on("error", (error: Error) => {
+    failing = true;
+    complain(error.message);
+  });
+  sink.on("write", () => {
+    failing = false;
+  });
+  // pino flushes the sink synchronously on process exit, and sonic-boom's flushSync retries a
+  // write that fails with anything but EAGAIN forever: a gateway with a full disk would never
+  // exit. While the sink is failing, what it still holds is dropped instead.
+  const flushSync = sink.flushSync.bind(sink);
+  sink.flushSync = () => {
+    if (!failing) flushSync();
+  };
   sink.on("drop", () => {
     dropped++;
     complain("too many unwritten bytes");
