@@ -127,7 +127,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
       scheduler,
       dispatcher,
       bodyLimitBytes: config.server.bodyLimitBytes,
-      headersTimeoutMs: config.server.firstByteTimeoutMs,
       idleTimeoutMs: config.server.streamIdleTimeoutMs,
       createdAt: Math.floor(Date.now() / 1000),
       isDraining: () => draining,

@@ -118,6 +118,9 @@ export function modelSchema() {
       queueTimeout: optionalDurationSchema(
         "Longest wait in this model's queue before 503 queue_timeout. Default: scheduler.queueTimeout.",
       ),
+      firstByteTimeout: optionalDurationSchema(
+        "Deadline for this model's first response byte from llama-server; then 504. Default: server.firstByteTimeout.",
+      ),
       memory: optionalSizeSchema(
         "Memory this model needs, for scheduler.memoryBudget. Default: estimated from the GGUF file and context size.",
       ),

@@ -31,6 +31,7 @@ export function resolveConfig(parsed: ParsedConfig, baseDir: string, source: str
       maxConcurrent: model.maxConcurrent ?? slotsFromArgs(model.args) ?? LLAMA_SERVER_AUTO_SLOTS,
       maxQueue: model.maxQueue ?? parsed.scheduler.maxQueue,
       queueTimeoutMs: model.queueTimeout ?? parsed.scheduler.queueTimeout,
+      firstByteTimeoutMs: model.firstByteTimeout ?? parsed.server.firstByteTimeout,
       memoryBytes: model.memory,
     };
   }

@@ -154,6 +154,14 @@ test("server traffic keys: requestTimeout never below headersTimeout; allowedHos
   assert.deepEqual(server.allowedHosts, ["gw.example"]);
 });
 
+test("firstByteTimeout: a model's own overrides server.firstByteTimeout", () => {
+  const text = `server: { firstByteTimeout: 90s }\nmodels:\n  a: { model: a.gguf, firstByteTimeout: 5s }\n  b: { model: b.gguf }\n`;
+  const { models, server } = configOf(parseConfig(text, options));
+  assert.equal(server.firstByteTimeoutMs, 90_000);
+  assert.equal(models.a?.firstByteTimeoutMs, 5_000);
+  assert.equal(models.b?.firstByteTimeoutMs, 90_000);
+});
+
 test("rateLimit.redis must be a redis URL", () => {
   const problems = problemsOf(parseConfig(`rateLimit: { redis: "localhost:6379" }\n${MODELS}`, options));
   assert.deepEqual(

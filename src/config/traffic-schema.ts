@@ -23,7 +23,7 @@ export function serverTrafficFields() {
       .describe("Client connections open at once; further ones are closed as soon as they are accepted."),
     firstByteTimeout: durationSchema(
       "600s",
-      "Deadline for llama-server's first response byte; then 504. A non-streaming answer arrives whole, so this bounds a whole generation.",
+      "Deadline for llama-server's first response byte; then 504. A non-streaming answer arrives whole, so this bounds a whole generation. A model's own firstByteTimeout overrides it.",
       1,
     ),
     streamIdleTimeout: durationSchema(

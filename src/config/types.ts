@@ -39,6 +39,8 @@ export interface ModelConfig {
   /** Requests that may wait for this model. */
   readonly maxQueue: number;
   readonly queueTimeoutMs: number;
+  /** Deadline for llama-server's first response byte (a non-streaming answer comes whole); then 504. */
+  readonly firstByteTimeoutMs: number;
   /** Memory this model needs for the budget; null = estimate from the GGUF file. */
   readonly memoryBytes: number | null;
 }

@@ -54,13 +54,14 @@ describe("limits and deadlines", () => {
         maxHeaderSize: "2KiB",
         headersTimeout: "1s",
         requestTimeout: "2s",
-        firstByteTimeout: "1s",
+        // Far longer than any wait below: only the hang model's own 1 s can answer in time.
+        firstByteTimeout: "120s",
         streamIdleTimeout: "1s",
       },
       scheduler: { maxLoadedModels: 4 },
       models: {
         fast: { cmd: fakeCmd() },
-        hang: { cmd: fakeCmd("--fake-hang-inference", "--fake-record", hangRecord) },
+        hang: { cmd: fakeCmd("--fake-hang-inference", "--fake-record", hangRecord), firstByteTimeout: "1s" },
         // 5 tokens, 4 s apart: the stream goes silent right after it started.
         silent: { cmd: fakeCmd("--fake-tokens", "5", "--fake-token-delay-ms", "4000") },
         // Far more than any socket buffer holds: a client that does not read stalls it.
@@ -158,13 +159,14 @@ describe("limits and deadlines", () => {
     }
   });
 
-  test("no first byte from llama-server within firstByteTimeout: 504, and the upstream request is cancelled", async () => {
+  test("no first byte within the model's firstByteTimeout: 504, and the upstream request is cancelled", async () => {
     for (const stream of [false, true]) {
-      const res = await postJson(gateway.url, "/v1/chat/completions", {
-        model: "hang",
-        stream,
-        messages: [{ role: "user", content: "hi" }],
-      });
+      const res = await postJson(
+        gateway.url,
+        "/v1/chat/completions",
+        { model: "hang", stream, messages: [{ role: "user", content: "hi" }] },
+        { signal: AbortSignal.timeout(20_000) },
+      );
       assert.equal(res.status, 504, `stream: ${stream}`);
       const body = (await res.json()) as Json;
       assert.equal(body.error.code, "upstream_timeout");

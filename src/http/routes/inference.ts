@@ -14,7 +14,6 @@ export interface InferenceDeps {
   readonly scheduler: Scheduler;
   readonly dispatcher: Dispatcher;
   readonly bodyLimitBytes: number;
-  readonly headersTimeoutMs: number;
   readonly idleTimeoutMs: number;
 }
 
@@ -61,7 +60,7 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
             path: spec.upstreamPath,
             body: upstream.body,
             requestId: ctx.requestId,
-            headersTimeoutMs: deps.headersTimeoutMs,
+            headersTimeoutMs: model.firstByteTimeoutMs,
             idleTimeoutMs: deps.idleTimeoutMs,
             signal: ctx.signal,
             shaping: {

@@ -9,7 +9,6 @@ export interface UpstreamDeps {
   readonly catalog: Catalog;
   readonly scheduler: Scheduler;
   readonly dispatcher: Dispatcher;
-  readonly headersTimeoutMs: number;
   readonly idleTimeoutMs: number;
 }
 
@@ -48,7 +47,7 @@ export function upstreamHandler(deps: UpstreamDeps): PrefixHandler {
           modelId: model.id,
           path,
           requestId: ctx.requestId,
-          headersTimeoutMs: deps.headersTimeoutMs,
+          headersTimeoutMs: model.firstByteTimeoutMs,
           idleTimeoutMs: deps.idleTimeoutMs,
           signal: ctx.signal,
         },
