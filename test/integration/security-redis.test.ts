@@ -15,6 +15,7 @@ import { type RunningRedis, startRedis } from "../support/redis-server.js";
 describe("rate limits shared through Redis", () => {
   let redis: RunningRedis;
   const gateways: RunningGateway[] = [];
+  let neverUp: RunningGateway;
 
   before(async () => {
     redis = await startRedis();
@@ -22,14 +23,19 @@ describe("rate limits shared through Redis", () => {
       rateLimit: { requestsPerMinute: 10, burst: 10, redis: redis.url },
       models: { m: { cmd: fakeCmd(), maxConcurrent: 64 } },
     };
-    gateways.push(...(await Promise.all([startGateway(config), startGateway(config)])));
+    // Port 1 on loopback: nothing listens there, so this one's Redis is down from the start.
+    const down = { ...config, rateLimit: { requestsPerMinute: 1, burst: 1, redis: "redis://127.0.0.1:1" } };
+    const started = await Promise.all([startGateway(config), startGateway(config), startGateway(down)]);
+    gateways.push(started[0], started[1]);
+    neverUp = started[2];
   });
 
   after(async () => {
-    const groups = gateways.flatMap((g) => childGroups(g.process.pid ?? 0));
-    const codes = await Promise.all(gateways.map((g) => g.stop()));
+    const all = [...gateways, neverUp];
+    const groups = all.flatMap((g) => childGroups(g.process.pid ?? 0));
+    const codes = await Promise.all(all.map((g) => g.stop()));
     await redis.stop();
-    assert.deepEqual(codes, [0, 0], gateways.map((g) => g.output().slice(-2000)).join("\n---\n"));
+    assert.deepEqual(codes, [0, 0, 0], all.map((g) => g.output().slice(-2000)).join("\n---\n"));
     await waitFor(
       "every child to be gone",
       () => (groupMembers(groups).length === 0 ? true : undefined),
@@ -80,5 +86,14 @@ describe("rate limits shared through Redis", () => {
       first.output().includes("rate-limit store (redis) unavailable") ? true : undefined,
     );
     assert.ok(!first.output().includes(redis.url), "the Redis URL (it may hold a password) is not logged");
+  });
+
+  test("Redis down from the start: the gateway starts, admits uncounted and warns", async () => {
+    for (let i = 0; i < 3; i++) {
+      const res = await chat(neverUp);
+      assert.equal(res.status, 200, "a limit of 1/min, yet admitted");
+      await res.arrayBuffer();
+    }
+    assert.match(neverUp.output(), /rate-limit store \(redis\) unavailable/);
   });
 });
