@@ -19,7 +19,6 @@ import { noAccess } from "./security/access.js";
 import { KeyTable } from "./security/key-table.js";
 import type { Limiter } from "./security/limiter.js";
 import { MemoryLimiter } from "./security/memory-limiter.js";
-import { RedisLimiter } from "./security/redis-limiter.js";
 
 /** The composition root: the only place that constructs and wires the parts. */
 export interface GatewayDeps {
@@ -40,6 +39,29 @@ export interface Gateway {
   listen(): Promise<AddressInfo>;
   /** Stop accepting, drain in-flight requests (up to shutdownTimeout), stop every child. */
   shutdown(): Promise<void>;
+}
+
+/**
+ * The Redis limiter, loaded only when `rateLimit.redis` is set: ioredis adds about 20 MB to the
+ * resident size of a gateway that never talks to Redis. listen() awaits ready() before the
+ * server accepts anything, so take() never runs before the real limiter exists.
+ */
+function lazyRedisLimiter(url: string, log: Logger): Limiter {
+  let inner: Limiter | null = null;
+  const loaded = import("./security/redis-limiter.js").then(({ RedisLimiter }) => {
+    inner = new RedisLimiter(url, log);
+    return inner;
+  });
+  const limiter = (): Limiter => {
+    if (inner === null) throw new Error("the Redis rate limiter was used before ready()");
+    return inner;
+  };
+  return {
+    take: (bucket, limits, tokens) => limiter().take(bucket, limits, tokens),
+    settle: (bucket, limits, delta) => limiter().settle(bucket, limits, delta),
+    ready: async () => (await loaded).ready(),
+    close: async () => (await loaded).close(),
+  };
 }
 
 const READINESS_INTERVAL_MS = 20;
@@ -136,7 +158,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   // Key files are read here, once: a key that cannot be read stops the start (config/load checked it).
   const keys = KeyTable.fromConfig(config.auth, config.rateLimit);
   const limiter: Limiter =
-    config.rateLimit.redis === null ? new MemoryLimiter() : new RedisLimiter(config.rateLimit.redis, log);
+    config.rateLimit.redis === null ? new MemoryLimiter() : lazyRedisLimiter(config.rateLimit.redis, log);
   const handle = createRequestHandler({
     router,
     log,
