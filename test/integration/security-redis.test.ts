@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import pino from "pino";
+import type { RateLimits } from "../../src/config/security-types.js";
+import { RedisLimiter } from "../../src/security/redis-limiter.js";
 import { postJson } from "../fixtures/fake/client.js";
 import { waitFor } from "../support/deadline.js";
 import { fakeCmd } from "../support/fake-cmd.js";
@@ -95,5 +98,63 @@ describe("rate limits shared through Redis", () => {
       await res.arrayBuffer();
     }
     assert.match(neverUp.output(), /rate-limit store \(redis\) unavailable/);
+  });
+});
+
+/**
+ * The Redis script against the in-process token bucket it mirrors (token-bucket.ts), driven
+ * directly: same admissions, same token debt after usage is settled, same quota headers.
+ */
+describe("the Redis bucket script matches the in-memory bucket", () => {
+  let redis: RunningRedis;
+  let limiter: RedisLimiter;
+
+  before(async () => {
+    redis = await startRedis();
+    limiter = new RedisLimiter(redis.url, pino({ level: "silent" }));
+    await limiter.ready();
+  });
+
+  after(async () => {
+    await limiter.close();
+    await redis.stop();
+  });
+
+  test("requests: a burst of 50 concurrent takes admits exactly the bucket", async () => {
+    const limits: RateLimits = { requestsPerMinute: 10, tokensPerMinute: null, burst: 10 };
+    const decisions = await Promise.all(
+      Array.from({ length: 50 }, () => limiter.take("key:burst", limits, 0)),
+    );
+    assert.equal(decisions.filter((d) => d.allowed).length, 10);
+    const refused = decisions.find((d) => !d.allowed);
+    assert.ok(refused && refused.retryAfterMs > 5_000 && refused.retryAfterMs <= 6_000);
+    assert.deepEqual(refused.headers, {
+      "x-ratelimit-limit": "10",
+      "x-ratelimit-remaining": "0",
+      "x-ratelimit-reset": "60",
+    });
+  });
+
+  test("tokens: the estimate is taken, settled usage becomes debt, and the next take waits for it", async () => {
+    const limits: RateLimits = { requestsPerMinute: null, tokensPerMinute: 100, burst: 10 };
+    const first = await limiter.take("key:tok", limits, 10);
+    assert.equal(first.allowed, true);
+    assert.equal(first.headers["x-ratelimit-remaining-tokens"], "90");
+    limiter.settle("key:tok", limits, 150); // the answer used 160 tokens, not 10
+    const next = await waitFor("the settle to land", async () => {
+      const decision = await limiter.take("key:tok", limits, 1);
+      return decision.allowed ? undefined : decision;
+    });
+    assert.equal(next.headers["x-ratelimit-remaining-tokens"], "0");
+    // -60 tokens: 61 to refill at 100/min is 36.6 s (a few ms of Redis time may have passed).
+    assert.ok(next.retryAfterMs > 36_000 && next.retryAfterMs <= 36_600, String(next.retryAfterMs));
+    // A refund (no backend answered) gives the estimate back.
+    assert.equal((await limiter.take("key:refund", limits, 100)).allowed, true);
+    assert.equal((await limiter.take("key:refund", limits, 100)).allowed, false, "the bucket is empty");
+    limiter.settle("key:refund", limits, -100);
+    await waitFor("the refund to land", async () => {
+      const decision = await limiter.take("key:refund", limits, 100);
+      return decision.allowed ? decision : undefined;
+    });
   });
 });
