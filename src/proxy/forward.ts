@@ -1,10 +1,12 @@
-import type { IncomingHttpHeaders, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import type { Dispatcher } from "undici";
 import type { GatewayError } from "../errors/gateway-error.js";
 import type { Endpoint } from "../process/supervisor.js";
 import { backendError } from "./backend-error.js";
-import { readWhole, relaySse, shapeJson } from "./relay.js";
+import { shapeJson } from "./shape-json.js";
 import type { Shaping } from "./shaping.js";
+import { SseRewriter } from "./sse-rewriter.js";
+import { streamFailure } from "./stream-error.js";
 import { isAbort, isRetryable, upstreamError } from "./upstream-error.js";
 import type { Usage } from "./usage.js";
 
@@ -20,6 +22,12 @@ export interface ForwardInput {
   readonly idleTimeoutMs: number;
   readonly signal: AbortSignal;
   readonly shaping: Shaping;
+  /**
+   * Called with the outcome as soon as it is known, before the answer's last byte is written:
+   * the access log is written when the response closes, which can happen before the promise's
+   * continuation runs.
+   */
+  readonly onOutcome?: (outcome: ForwardOutcome) => void;
 }
 
 interface OutcomeBase {
@@ -35,16 +43,9 @@ export type ForwardOutcome =
   | (OutcomeBase & { readonly kind: "broken"; readonly error: GatewayError })
   | (OutcomeBase & { readonly kind: "client-gone" });
 
-/** Response headers worth passing on; everything else (server, CORS, hop-by-hop) is ours to set. */
-function responseHeaders(upstream: IncomingHttpHeaders, requestId: string): Record<string, string> {
-  const headers: Record<string, string> = { "x-request-id": requestId };
-  const type = upstream["content-type"];
-  if (typeof type === "string") headers["content-type"] = type;
-  return headers;
-}
-
-function send(dispatcher: Dispatcher, input: ForwardInput): Promise<Dispatcher.ResponseData> {
-  return dispatcher.request({
+/** The request to llama-server; built once per forward, sent again as is on the one retry. */
+function upstreamRequest(input: ForwardInput): Dispatcher.DispatchOptions {
+  return {
     origin: `http://127.0.0.1:${input.endpoint.port}`,
     path: input.path,
     method: input.method as Dispatcher.HttpMethod,
@@ -54,10 +55,9 @@ function send(dispatcher: Dispatcher, input: ForwardInput): Promise<Dispatcher.R
       "x-request-id": input.requestId,
     },
     body: input.body,
-    signal: input.signal,
     headersTimeout: input.headersTimeoutMs,
     bodyTimeout: input.idleTimeoutMs,
-  });
+  };
 }
 
 /**
@@ -65,56 +65,163 @@ function send(dispatcher: Dispatcher, input: ForwardInput): Promise<Dispatcher.R
  * event by event as it arrives, a JSON answer whole. Errors before the response started are
  * thrown (the caller renders them as JSON): a dead backend as 502, llama-server's own error
  * answer with its status in OpenAI's shape. After that, a stream ends with an in-band error.
+ *
+ * Built on undici's dispatch handler rather than `request()`: the answer's bytes arrive as
+ * callbacks and go straight to the client, with no Readable body, async iterator or extra
+ * abort wiring per request (the request path's largest avoidable cost in the CPU profile).
+ * The client's X-Request-ID is already on `res` (handle-request.ts).
  */
-export async function forward(
+export function forward(
   dispatcher: Dispatcher,
   input: ForwardInput,
   res: ServerResponse,
 ): Promise<ForwardOutcome> {
-  const { shaping } = input;
-  let upstream: Dispatcher.ResponseData;
-  try {
-    upstream = await send(dispatcher, input).catch((error: unknown) => {
-      // A pooled keep-alive connection that llama-server closed as we reused it fails before
-      // any response byte: llama-server never saw the request, so one retry on a fresh
-      // connection is safe (the RELIABILITY.md retry rule).
-      if (!isRetryable(error) || input.signal.aborted) throw error;
-      return send(dispatcher, input);
-    });
-  } catch (error) {
-    if (isAbort(error) || input.signal.aborted)
-      return { kind: "client-gone", status: 499, firstByteAt: null, usage: null };
-    throw upstreamError(error, shaping.modelId);
-  }
-  const status = upstream.statusCode;
-  const contentType = String(upstream.headers["content-type"] ?? "");
-  const headers = responseHeaders(upstream.headers, input.requestId);
-  if (contentType.startsWith("text/event-stream") && status < 400) {
-    headers["cache-control"] = "no-cache";
-    headers["x-accel-buffering"] = "no";
-    res.writeHead(status, headers);
-    res.flushHeaders();
-    const relayed = await relaySse(upstream.body, res, shaping, input.signal);
-    const base = { status, firstByteAt: relayed.firstByteAt, usage: relayed.usage };
-    if (relayed.kind === "broken" && relayed.failure !== null)
-      return { ...base, kind: "broken", error: relayed.failure };
-    return { ...base, kind: relayed.kind === "client-gone" ? "client-gone" : "completed" };
-  }
-  let firstByteAt: number | null = null;
-  let body: Buffer;
-  try {
-    body = await readWhole(upstream.body, () => {
-      firstByteAt = performance.now();
-    });
-  } catch (error) {
-    if (isAbort(error) || input.signal.aborted)
-      return { kind: "client-gone", status, firstByteAt, usage: null };
-    throw upstreamError(error, shaping.modelId);
-  }
-  if (status >= 400) throw backendError(status, body, shaping.modelId);
-  const shaped = contentType.includes("json") ? shapeJson(body, shaping) : { body, usage: null };
-  headers["content-length"] = String(shaped.body.length);
-  res.writeHead(status, headers);
-  res.end(shaped.body);
-  return { kind: "completed", status, firstByteAt, usage: shaped.usage };
+  const { shaping, signal } = input;
+  return new Promise<ForwardOutcome>((resolve, reject) => {
+    if (signal.aborted) {
+      resolve({ kind: "client-gone", status: 499, firstByteAt: null, usage: null });
+      return;
+    }
+    const options = upstreamRequest(input);
+    let attempt = 0;
+    let controller: Dispatcher.DispatchController | null = null;
+    let settled = false;
+    let status = 0;
+    let firstByteAt: number | null = null;
+    /** Set once the response started: null for an answer read whole. */
+    let rewriter: SseRewriter | null = null;
+    let started = false;
+    /** llama-server's Content-Type as text ("" when it sent none), and whether to pass it on. */
+    let contentType = "";
+    let passContentType = false;
+    const chunks: Buffer[] = [];
+    let size = 0;
+
+    const onAbort = () => controller?.abort(signal.reason as Error);
+    signal.addEventListener("abort", onAbort, { once: true });
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      signal.removeEventListener("abort", onAbort);
+      return true;
+    };
+    const finish = (outcome: ForwardOutcome) => {
+      if (!settle()) return;
+      input.onOutcome?.(outcome);
+      resolve(outcome);
+    };
+    const fail = (error: unknown) => {
+      if (settle()) reject(error);
+    };
+    const usage = () => rewriter?.usage() ?? null;
+    /** The stream's outcome once llama-server reported an error in it: the output already ended it. */
+    const endIfFailed = (): boolean => {
+      const failure = rewriter?.failure ?? null;
+      if (failure === null) return false;
+      finish({ kind: "broken", status, firstByteAt, usage: usage(), error: failure });
+      res.end();
+      // Not from inside undici's parser callback: once this callback has returned.
+      const c = controller;
+      queueMicrotask(() => c?.abort(failure));
+      return true;
+    };
+    let waitingForDrain = false;
+    const onDrain = () => {
+      waitingForDrain = false;
+      if (settled || endIfFailed()) return;
+      controller?.resume();
+    };
+
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+        if (signal.aborted) c.abort(signal.reason as Error);
+      },
+      onResponseStart(_c, statusCode, headers) {
+        started = true;
+        status = statusCode;
+        const type = headers["content-type"];
+        contentType = String(type ?? "");
+        passContentType = typeof type === "string";
+        // Anything but a successful stream is read whole (shaped in onResponseEnd: its length
+        // can change when `model` is rewritten).
+        if (!contentType.startsWith("text/event-stream") || status >= 400) return;
+        rewriter = new SseRewriter(shaping);
+        res.writeHead(status, {
+          "content-type": contentType,
+          "cache-control": "no-cache",
+          "x-accel-buffering": "no",
+        });
+        res.flushHeaders();
+      },
+      onResponseData(c, chunk) {
+        if (settled) return;
+        firstByteAt ??= performance.now();
+        if (rewriter === null) {
+          chunks.push(chunk);
+          size += chunk.length;
+          return;
+        }
+        // Each complete event is written at once; reading pauses while the client's socket is full.
+        const out = rewriter.push(chunk);
+        if (out !== null && !res.write(out)) {
+          c.pause();
+          if (!waitingForDrain) res.once("drain", onDrain);
+          waitingForDrain = true;
+          return;
+        }
+        if (waitingForDrain) return;
+        endIfFailed();
+      },
+      onResponseEnd() {
+        if (settled) return;
+        if (rewriter !== null) {
+          const tail = rewriter.end();
+          finish({ kind: "completed", status, firstByteAt, usage: usage() });
+          if (tail === null) res.end();
+          else res.end(tail);
+          return;
+        }
+        const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+        if (status >= 400) {
+          fail(backendError(status, body, shaping.modelId));
+          return;
+        }
+        const shaped = contentType.includes("json") ? shapeJson(body, shaping) : { body, usage: null };
+        const headers: Record<string, string> = {};
+        if (passContentType) headers["content-type"] = contentType;
+        headers["content-length"] = String(shaped.body.length);
+        finish({ kind: "completed", status, firstByteAt, usage: shaped.usage });
+        res.writeHead(status, headers);
+        res.end(shaped.body);
+      },
+      onResponseError(_c, error) {
+        if (settled) return;
+        const gone = isAbort(error) || signal.aborted;
+        if (!started) {
+          if (gone) return finish({ kind: "client-gone", status: 499, firstByteAt: null, usage: null });
+          // A pooled keep-alive connection that llama-server closed as we reused it fails before
+          // any response byte: llama-server never saw the request, so one retry on a fresh
+          // connection is safe (the RELIABILITY.md retry rule).
+          if (attempt === 1 && isRetryable(error)) return send();
+          return fail(upstreamError(error, shaping.modelId));
+        }
+        if (rewriter === null) {
+          if (gone) return finish({ kind: "client-gone", status, firstByteAt, usage: null });
+          return fail(upstreamError(error, shaping.modelId));
+        }
+        if (gone || res.destroyed)
+          return finish({ kind: "client-gone", status, firstByteAt, usage: usage() });
+        const failure = upstreamError(error, shaping.modelId);
+        finish({ kind: "broken", status, firstByteAt, usage: usage(), error: failure });
+        res.end(streamFailure(failure, shaping.dialect));
+      },
+    };
+    const send = () => {
+      attempt++;
+      controller = null;
+      dispatcher.dispatch(options, handler);
+    };
+    send();
+  });
 }

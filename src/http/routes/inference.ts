@@ -52,7 +52,7 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
       const lease = await deps.scheduler.acquire(model.id, ctx.signal);
       ctx.facts.instance = lease.instance;
       try {
-        const outcome = await forward(
+        await forward(
           deps.dispatcher,
           {
             endpoint: lease.endpoint,
@@ -69,12 +69,15 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
               dialect: spec.dialect,
               stripUsageChunk: upstream.stripUsageChunk,
             },
+            // Before the last byte goes out: the access log is written when the response closes.
+            onOutcome: (outcome) => {
+              if (outcome.firstByteAt !== null) ctx.facts.ttfbMs = outcome.firstByteAt - ctx.startedAt;
+              ctx.facts.usage = outcome.usage;
+              if (outcome.kind === "broken") ctx.facts.errorCode = outcome.error.code;
+            },
           },
           ctx.res,
         );
-        if (outcome.firstByteAt !== null) ctx.facts.ttfbMs = outcome.firstByteAt - ctx.startedAt;
-        ctx.facts.usage = outcome.usage;
-        if (outcome.kind === "broken") ctx.facts.errorCode = outcome.error.code;
         return;
       } catch (error) {
         const unreachable = error instanceof GatewayError && error.code === "backend_crashed";

@@ -1,0 +1,27 @@
+import { replaceModelValues } from "./json-bytes.js";
+import type { Shaping } from "./shaping.js";
+import { type Usage, UsageTally } from "./usage.js";
+
+/**
+ * A non-streamed JSON answer: read whole (its length can change when `model` is rewritten),
+ * usage taken from it, written with its new length. One native search finds each key; only
+ * the native /infill shape is parsed whole.
+ */
+export function shapeJson(body: Buffer, shaping: Shaping): { body: Buffer; usage: Usage | null } {
+  const tally = new UsageTally(shaping.dialect);
+  if (shaping.dialect === "native") {
+    try {
+      const parsed: unknown = JSON.parse(body.toString("utf8"));
+      if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed))
+        tally.add(parsed as Record<string, unknown>);
+    } catch {
+      // Not JSON: passed on as it is, without usage.
+    }
+  } else if (shaping.dialect !== "none") {
+    tally.scan(body);
+  }
+  return {
+    body: replaceModelValues(body, Buffer.from(JSON.stringify(shaping.modelName))),
+    usage: tally.result(),
+  };
+}
