@@ -3,13 +3,6 @@ import type { LogLevel } from "../config/types.js";
 
 /** Log bytes held while the sink cannot take them; past this, new lines are dropped. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
-/**
- * Lines are gathered into writes of at least this many bytes, and whatever is gathered is
- * written at least every FLUSH_EVERY_MS: one write per access-log line cost more CPU than
- * the whole proxying of a small request (a thread-pool round trip and a write(2) per request).
- */
-const MIN_WRITE_BYTES = 8 * 1024;
-const FLUSH_EVERY_MS = 100;
 /** While the sink keeps failing, one warning per this interval, not one per line. */
 const WARN_EVERY_MS = 10_000;
 
@@ -35,8 +28,6 @@ export function createLogger(options: LoggerOptions): Logger {
     sync: false,
     mkdir: options.file !== null,
     maxLength: MAX_BUFFERED_BYTES,
-    minLength: MIN_WRITE_BYTES,
-    periodicFlush: FLUSH_EVERY_MS,
   });
   let lastWarning = -Infinity;
   let dropped = 0;
