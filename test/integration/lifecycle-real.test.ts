@@ -40,8 +40,7 @@ test("two clients alternating between two models with maxLoadedModels 1: every r
     };
     const [one, two] = await Promise.all([client("a", "b"), client("b", "a")]);
     assert.deepEqual([...new Set([...one, ...two])], [200], gateway.output().slice(-3000));
-    const swaps = gateway
-      .output()
+    const swaps = (await gateway.loggedOutput())
       .split("\n")
       .filter((l) => l.includes('"reason":"evicted"')).length;
     assert.ok(swaps >= 2, `expected the models to swap, saw ${swaps} evictions`);
@@ -95,7 +94,10 @@ test("what a SIGKILLed gateway's wrapper command left behind is stopped when the
   const second = await startGateway(config, { dir: first.dir });
   try {
     await waitFor("the orphan to be reaped", () => (isAlive(grandchild) ? undefined : true), 10_000);
-    assert.match(second.output(), /stopped llama-server processes a previous run left behind/);
+    // Log lines reach stdout in batches, at most 100 ms late.
+    await waitFor("the log line about the reaping", () =>
+      /stopped llama-server processes a previous run left behind/.test(second.output()) ? true : undefined,
+    );
   } finally {
     assert.equal(await second.stop(), 0);
   }

@@ -44,11 +44,15 @@ function chat(g: RunningGateway, model: string, extra: Record<string, unknown> =
   );
 }
 
-function spawns(g: RunningGateway, instance: string): number {
-  return g
-    .output()
+function spawnsIn(output: string, instance: string): number {
+  return output
     .split("\n")
     .filter((line) => line.includes('"spawned llama-server"') && line.includes(`"${instance}"`)).length;
+}
+
+/** Spawns logged so far (every line, including the ones still on their way). */
+async function spawns(g: RunningGateway, instance: string): Promise<number> {
+  return spawnsIn(await g.loggedOutput(), instance);
 }
 
 async function modelState(g: RunningGateway, id: string): Promise<string | undefined> {
@@ -63,7 +67,7 @@ test("200 simultaneous requests for a cold model share exactly one spawn", async
   const answers = await Promise.all(Array.from({ length: 200 }, () => chat(g, "m")));
   assert.deepEqual([...new Set(answers.map((r) => r.status))], [200]);
   await Promise.all(answers.map((r) => r.arrayBuffer()));
-  assert.equal(spawns(g, "m#0"), 1);
+  assert.equal(await spawns(g, "m#0"), 1);
 });
 
 test("a busy model is not evicted: the other model's request waits, then the swap happens", async () => {
@@ -170,12 +174,11 @@ test("two instances share the load: concurrent requests go to both", async () =>
   const answers = await Promise.all(Array.from({ length: 4 }, () => chat(g, "m")));
   for (const res of answers) assert.equal(res.status, 200);
   await Promise.all(answers.map((r) => r.arrayBuffer()));
-  assert.equal(spawns(g, "m#0"), 1);
-  assert.equal(spawns(g, "m#1"), 1);
-  const servedBy = g
-    .output()
+  assert.equal(await spawns(g, "m#0"), 1);
+  assert.equal(await spawns(g, "m#1"), 1);
+  const servedBy = (await g.loggedOutput())
     .split("\n")
-    .filter((l) => l.includes('"msg":"request"'))
+    .filter((l) => l.includes(`"msg":"request"`) && l.includes(`"route":"/v1/chat/completions"`))
     .map((l) => (JSON.parse(l) as { instance: string }).instance);
   assert.deepEqual(new Set(servedBy), new Set(["m#0", "m#1"]));
   assert.ok(Date.now() - started < 60_000);
@@ -203,8 +206,8 @@ test("an instance that dies is taken out of rotation and restarted while the oth
     assert.equal(res.status, 200, await res.clone().text());
     await res.arrayBuffer();
   }
-  await waitFor("m#0 to be restarted", () => (spawns(g, "m#0") >= 2 ? true : undefined), 15_000);
-  assert.match(g.output(), /"llama-server crashed"/);
+  await waitFor("m#0 to be restarted", () => (spawnsIn(g.output(), "m#0") >= 2 ? true : undefined), 15_000);
+  assert.match(await g.loggedOutput(), /"llama-server crashed"/);
 });
 
 test("ttl unloads an idle model; preload loads one at start; a pinned model is never evicted", async () => {
@@ -232,7 +235,7 @@ test("ttl unloads an idle model; preload loads one at start; a pinned model is n
     async () => ((await modelState(h, "brief")) === "unloaded" ? true : undefined),
     5_000,
   );
-  assert.match(h.output(), /"reason":"ttl"/);
+  assert.match(await h.loggedOutput(), /"reason":"ttl"/);
 });
 
 test("a model that cannot load answers 503 with its last output, then fast 503 model_failed after a crash loop", async () => {
@@ -261,5 +264,5 @@ test("a model that cannot load answers 503 with its last output, then fast 503 m
   assert.equal(parked.status, 503);
   await parked.arrayBuffer();
   assert.ok(Date.now() - started < 1_000, "a parked model answers at once, without trying to load");
-  assert.equal(spawns(g, "broken#0"), 5);
+  assert.equal(await spawns(g, "broken#0"), 5);
 });

@@ -69,7 +69,7 @@ describe("rate limits shared through Redis", () => {
     for (const [index, gateway] of gateways.entries()) {
       const mine = statuses.filter((_, i) => i % 2 === index);
       assert.ok(mine.includes(429), `gateway ${index} refused some`);
-      assert.ok(gateway.output().includes('"status":429'));
+      assert.ok((await gateway.loggedOutput()).includes('"status":429'));
     }
   });
 
@@ -97,7 +97,7 @@ describe("rate limits shared through Redis", () => {
       assert.equal(res.status, 200, "a limit of 1/min, yet admitted");
       await res.arrayBuffer();
     }
-    assert.match(neverUp.output(), /rate-limit store \(redis\) unavailable/);
+    assert.match(await neverUp.loggedOutput(), /rate-limit store \(redis\) unavailable/);
   });
 });
 

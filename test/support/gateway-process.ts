@@ -13,8 +13,16 @@ export interface RunningGateway {
   readonly url: string;
   readonly process: ChildProcess;
   readonly dir: string;
-  /** Everything the gateway wrote so far (stdout JSON log lines and stderr). */
+  /**
+   * Everything the gateway wrote so far (stdout JSON log lines and stderr). Log lines reach
+   * stdout in batches, up to 100 ms late: use loggedOutput() to see every line logged so far.
+   */
   output(): string;
+  /**
+   * The output once every line logged before the call has arrived: sends GET /health with a
+   * marker request id and waits for its access-log line (lines keep their order).
+   */
+  loggedOutput(): Promise<string>;
   /** SIGTERM and wait for exit; SIGKILL after `graceMs`. Resolves with the exit code. */
   stop(graceMs?: number): Promise<number | null>;
 }
@@ -51,11 +59,20 @@ export async function startGateway(
     },
     20_000,
   );
+  let markers = 0;
   return {
     url,
     process: child,
     dir,
     output: () => output,
+    loggedOutput: async () => {
+      const marker = `log-marker-${++markers}`;
+      const res = await fetch(`${url}/health`, { headers: { "x-request-id": marker } });
+      await res.arrayBuffer();
+      return waitFor(`the log line of ${marker}`, () =>
+        output.includes(`"requestId":"${marker}"`) ? output : undefined,
+      );
+    },
     stop: async (graceMs = 15_000) => {
       if (child.exitCode === null) child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
