@@ -33,6 +33,24 @@ function log(line: string): void {
   process.stderr.write(`[bench ${t}s] ${line}\n`);
 }
 
+/**
+ * The RSS of an idle process once it stopped shrinking: V8 gives memory back a few seconds
+ * after the load ends (its memory reducer). Sampled every 500 ms until two samples 2 s apart
+ * differ by less than 1 MiB, or for at most 12 s.
+ */
+async function settledRss(pid: number): Promise<number> {
+  const samples: number[] = [];
+  const until = performance.now() + 12_000;
+  for (;;) {
+    samples.push(rssBytes([pid]));
+    const last = samples.at(-1) as number;
+    const before = samples.at(-5);
+    if (before !== undefined && Math.abs(before - last) < 2 ** 20) return last;
+    if (performance.now() > until) return last;
+    await sleep(500);
+  }
+}
+
 function outputs(args: BenchArgs): { out: string; results: string } {
   if (args.out !== null) return { out: args.out, results: join(args.out, "results") };
   if (args.quick || args.only.length > 0) {
@@ -102,13 +120,18 @@ async function main(args: BenchArgs, set: ProcessSet): Promise<void> {
       gatewayStartupMs = systems.gateway.startupMs;
       log(`warming up (gateway listening after ${gatewayStartupMs.toFixed(0)} ms)`);
       for (const backend of backends) await warmUp(systems.list, backend, backend === "fast" ? 2000 : 8);
-      await sleep(1000);
+      await warmUp([systems.floor], "fast", 2000);
       const gatewayPid = systems.gateway.process.pid;
-      idle = { atStart: systems.gatewayRssAtStart, afterWarmup: rssBytes([gatewayPid]), afterS4: null };
+      idle = {
+        atStart: systems.gatewayRssAtStart,
+        afterWarmup: await settledRss(gatewayPid),
+        afterS4: null,
+      };
       const ctx: ScenarioContext = {
         quick: args.quick,
         dir: runDir,
         systems: systems.list,
+        references: [systems.floor],
         wrk: wrkPath,
         log,
       };
@@ -117,8 +140,7 @@ async function main(args: BenchArgs, set: ProcessSet): Promise<void> {
       if (selected(args, "s3")) s3 = await attempt("Scenario 3", () => runS3(ctx));
       if (selected(args, "s4")) {
         s4 = await attempt("Scenario 4", () => runS4(ctx));
-        await sleep(3000);
-        idle = { ...idle, afterS4: rssBytes([gatewayPid]) };
+        idle = { ...idle, afterS4: await settledRss(gatewayPid) };
       }
     });
     log("stopping the systems");

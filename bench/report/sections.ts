@@ -22,13 +22,17 @@ function latencyTable(systems: Record<string, Pcts>, unit: string, digits?: numb
   for (const [name, s] of Object.entries(systems)) rows.push([name, ...KEYS.map((k) => num(s[k], digits))]);
   const direct = systems.direct;
   const nginx = systems.nginx;
+  const floor = systems["node floor"];
   const gateway = systems.gateway;
   if (direct && nginx)
     rows.push(["nginx − direct", ...KEYS.map((k) => signed(nginx[k] - direct[k], digits))]);
+  if (direct && floor)
+    rows.push(["node floor − direct", ...KEYS.map((k) => signed(floor[k] - direct[k], digits))]);
   if (direct && gateway)
     rows.push(["**gateway − direct**", ...KEYS.map((k) => `**${signed(gateway[k] - direct[k], digits)}**`)]);
   if (direct && gateway) rows.push(["gateway / direct", ...KEYS.map((k) => ratio(gateway[k], direct[k]))]);
   if (nginx && gateway) rows.push(["gateway / nginx", ...KEYS.map((k) => ratio(gateway[k], nginx[k]))]);
+  if (floor && gateway) rows.push(["gateway / node floor", ...KEYS.map((k) => ratio(gateway[k], floor[k]))]);
   return table([unit, "p50", "p90", "p99", "max"], rows);
 }
 
@@ -75,6 +79,7 @@ export function s2Section(r: BenchResults): string {
     v.perRound.map((x) => num(x)).join(" / "),
     ratio(v.requestsPerSecond, direct?.requestsPerSecond),
     ratio(v.requestsPerSecond, nginx?.requestsPerSecond),
+    ratio(v.requestsPerSecond, s.systems["node floor"]?.requestsPerSecond),
     String(v.errors),
     v.proxyCpuUsPerRequest === null ? "–" : num(v.proxyCpuUsPerRequest, 1),
     v.proxyCores === null ? "–" : num(v.proxyCores),
@@ -89,6 +94,7 @@ export function s2Section(r: BenchResults): string {
         "per round",
         "/ direct",
         "/ nginx",
+        "/ node floor",
         "errors",
         "proxy CPU µs / request",
         "proxy cores",
@@ -242,8 +248,11 @@ export function idleSection(r: BenchResults): string {
   const rows: string[][] = [];
   if (idle) {
     rows.push(["gateway just started (no model loaded)", mb(idle.atStart)]);
-    rows.push(["gateway idle after warm-up (3 children started, pools warm)", mb(idle.afterWarmup)]);
-    if (idle.afterS4 !== null) rows.push(["gateway idle 3 s after scenario 4", mb(idle.afterS4)]);
+    rows.push([
+      "gateway idle after the warm-up (children started, pools warm; RSS settled)",
+      mb(idle.afterWarmup),
+    ]);
+    if (idle.afterS4 !== null) rows.push(["gateway idle after scenario 4 (RSS settled)", mb(idle.afterS4)]);
   }
   if (s4?.gateway)
     rows.push(["gateway peak under scenario 4 (1000 streams)", mb(s4.gateway.proxyPeakRssBytes)]);

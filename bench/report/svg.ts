@@ -10,5 +10,6 @@ export function esc(text: string): string {
 export const COLORS: Record<string, string> = {
   direct: "#8c8c8c",
   nginx: "#2f9e44",
+  "node floor": "#f59f00",
   gateway: "#1c7ed6",
 };

@@ -6,6 +6,8 @@ export interface ScenarioContext {
   /** Scratch directory of this run. */
   readonly dir: string;
   readonly systems: readonly System[];
+  /** Reference systems for the non-streaming scenarios (the minimal Node proxy); may be empty. */
+  readonly references: readonly System[];
   readonly wrk: string | null;
   log(line: string): void;
 }

@@ -29,7 +29,7 @@ export async function runS1(ctx: ScenarioContext): Promise<S1Result> {
   const rounds = ctx.quick ? 1 : 3;
   const body = chatBody("fast", false, 16);
   const foreign = new ForeignLoad();
-  const runs = await interleave(ctx.systems, rounds, async (system, round) => {
+  const runs = await interleave([...ctx.systems, ...ctx.references], rounds, async (system, round) => {
     ctx.log(`s1 round ${round + 1}/${rounds}: ${system.name} at ${S1_RATE} req/s for ${seconds} s`);
     return runOpenLoop({
       target: system.target("fast"),

@@ -39,7 +39,7 @@ export async function runS2(ctx: ScenarioContext): Promise<S2Result> {
     ctx.wrk === null ? runNodeClosedLoop(options) : runWrk(ctx.wrk, ctx.dir, options);
   let tool = "";
   const foreign = new ForeignLoad();
-  const runs = await interleave(ctx.systems, rounds, async (system, round) => {
+  const runs = await interleave([...ctx.systems, ...ctx.references], rounds, async (system, round) => {
     ctx.log(`s2 round ${round + 1}/${rounds}: ${system.name}, ${S2_CONNECTIONS} connections, ${seconds} s`);
     const options = {
       target: system.target("fast"),

@@ -10,12 +10,13 @@ import {
   type Target,
 } from "../load/request-shape.js";
 import { processTree, rssBytes } from "../procs/proc-stats.js";
-import type { ProcessSet } from "../procs/process-set.js";
+import type { ProcessSet, Spawned } from "../procs/process-set.js";
+import { waitFor } from "../procs/wait.js";
 import { BACKENDS, type BackendName, type FakeBackend, fakeArgv, startFake } from "./fake-backend.js";
 import { gatewayConfig, type RunningGateway, startGateway } from "./gateway.js";
 import type { GatewayCommand } from "./gateway-build.js";
 import { type RunningNginx, startNginx } from "./nginx.js";
-import { FAKE_SERVER } from "./paths.js";
+import { FAKE_SERVER, FLOOR_PROXY, ROOT, TSX_LOADER } from "./paths.js";
 
 /**
  * The fake answers any number of requests at once, like a llama-server started with that many
@@ -25,7 +26,7 @@ import { FAKE_SERVER } from "./paths.js";
  */
 export const FAKE_SLOTS = 4096;
 
-export type SystemName = "direct" | "nginx" | "gateway";
+export type SystemName = "direct" | "nginx" | "node floor" | "gateway";
 
 /** One system under test: where it serves each backend, and which processes are "the proxy". */
 export interface System {
@@ -39,6 +40,8 @@ export interface System {
 
 export interface Systems {
   readonly list: readonly System[];
+  /** The minimal Node proxy (floor-proxy.ts) in front of the fast backend: scenarios 1 and 2 only. */
+  readonly floor: System;
   readonly gateway: RunningGateway;
   readonly nginx: RunningNginx | null;
   readonly fakes: ReadonlyMap<BackendName, FakeBackend>;
@@ -59,6 +62,30 @@ function childServing(gatewayPid: number, backend: BackendName): number | null {
     }
   }
   return null;
+}
+
+/** Starts floor-proxy.ts in front of the fast fake. */
+async function startFloor(
+  set: ProcessSet,
+  upstreamPort: number,
+  key: string,
+): Promise<{ port: number; process: Spawned }> {
+  const spawned = set.spawn(
+    "floor-proxy",
+    process.execPath,
+    ["--import", TSX_LOADER, FLOOR_PROXY, "--upstream", String(upstreamPort), "--key", key],
+    { cwd: ROOT },
+  );
+  const port = await waitFor(
+    "the floor proxy to listen",
+    () => {
+      if (spawned.child.exitCode !== null) throw new Error(`floor proxy exited:\n${spawned.output()}`);
+      const match = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(spawned.output());
+      return match ? Number(match[1]) : undefined;
+    },
+    20_000,
+  );
+  return { port, process: spawned };
 }
 
 /** One request, checked: used to warm up and to make the gateway start its children. */
@@ -139,6 +166,8 @@ export async function startSystems(
     }),
   );
   const gatewayRssAtStart = rssBytes([gateway.process.pid]);
+  const fast = fakes.get("fast") as FakeBackend;
+  const floorProcess = await startFloor(set, fast.port, BACKEND_KEY);
 
   const direct: System = {
     name: "direct",
@@ -161,5 +190,11 @@ export async function startSystems(
     proxyPids: () => [gateway.process.pid],
     backendPid: (b) => childServing(gateway.process.pid, b),
   });
-  return { list, gateway, nginx, fakes, gatewayRssAtStart };
+  const floor: System = {
+    name: "node floor",
+    target: () => ({ port: floorProcess.port, key: GATEWAY_KEY }),
+    proxyPids: () => [floorProcess.process.pid],
+    backendPid: () => fast.process.pid,
+  };
+  return { list, floor, gateway, nginx, fakes, gatewayRssAtStart };
 }
