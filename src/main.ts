@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 import type { Logger } from "pino";
-import { Agent } from "undici";
+import { Agent, Client } from "undici";
 import type { GatewayConfig } from "./config/types.js";
 import { createRequestHandler } from "./http/handle-request.js";
 import { clientErrorHandler } from "./http/middleware/client-error.js";
@@ -62,6 +62,35 @@ function lazyRedisLimiter(url: string, log: Logger): Limiter {
     ready: async () => (await loaded).ready(),
     close: async () => (await loaded).close(),
   };
+}
+
+/**
+ * undici compiles its HTTP parser (llhttp, WebAssembly, shared by every connection of the
+ * process) on its first connection: about 20 ms on a 2-core machine, which the first request
+ * after a start would wait for on top of llama-server's load. One connection to a throwaway
+ * loopback listener that hangs up at once does it while the gateway starts instead.
+ */
+async function compileHttpParser(): Promise<void> {
+  const hangUp = createNetServer((socket) => socket.destroy());
+  try {
+    await new Promise<void>((resolve, reject) => {
+      hangUp.once("error", reject);
+      hangUp.listen(0, "127.0.0.1", resolve);
+    });
+    const client = new Client(`http://127.0.0.1:${(hangUp.address() as AddressInfo).port}`, {
+      connectTimeout: 2_000,
+      headersTimeout: 2_000,
+    });
+    await client.request({ path: "/", method: "GET" }).then(
+      (answer) => answer.body.dump(),
+      () => {},
+    );
+    await client.destroy();
+  } catch {
+    // Only a head start: the first real connection compiles it otherwise.
+  } finally {
+    hangUp.close();
+  }
 }
 
 const READINESS_INTERVAL_MS = 20;
@@ -198,7 +227,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     server,
     scheduler,
     listen: async () => {
-      await limiter.ready();
+      await Promise.all([limiter.ready(), compileHttpParser()]);
       return new Promise((resolve, reject) => {
         server.once("error", reject);
         server.listen(config.server.port, config.server.host, () => {
