@@ -119,7 +119,8 @@ async function main(args: BenchArgs, set: ProcessSet): Promise<void> {
       const systems = await startSystems(set, join(runDir, "systems"), backends, gatewayCommand, nginxPath);
       gatewayStartupMs = systems.gateway.startupMs;
       log(`warming up (gateway listening after ${gatewayStartupMs.toFixed(0)} ms)`);
-      for (const backend of backends) await warmUp(systems.list, backend, backend === "fast" ? 2000 : 8);
+      for (const backend of backends)
+        await warmUp(systems.list, backend, { fast: 2000, paced: 64, crowd: 16 }[backend]);
       await warmUp([systems.floor], "fast", 2000);
       const gatewayPid = systems.gateway.process.pid;
       idle = {

@@ -112,9 +112,13 @@ function post(target: Target, body: Buffer, agent: ReturnType<typeof keepAliveAg
   });
 }
 
-/** Sends `count` requests to every system for `backend` (JIT warm-up, pools filled, children up). */
+/**
+ * Sends `count` requests to every system for `backend` (JIT warm-up, pools filled, children up).
+ * The streaming backends get streamed requests, so the SSE relay path is compiled before
+ * scenarios 3 and 4 measure it.
+ */
 export async function warmUp(systems: readonly System[], backend: BackendName, count: number): Promise<void> {
-  const body = chatBody(backend, false, 4);
+  const body = backend === "fast" ? chatBody(backend, false, 4) : chatBody(backend, true, 16);
   for (const system of systems) {
     const agent = keepAliveAgent(8);
     try {
