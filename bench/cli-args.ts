@@ -9,6 +9,8 @@ export interface BenchArgs {
   readonly only: readonly ScenarioId[];
   readonly gateway: string;
   readonly out: string | null;
+  /** A results.json to render BENCHMARKS.md and the chart from, without measuring. */
+  readonly render: string | null;
   readonly help: boolean;
 }
 
@@ -21,6 +23,9 @@ export const USAGE = `npm run bench -- [options]
   --no-profile        skip the --cpu-prof run
   --out DIR           where BENCHMARKS.md and results/ go. Default: the repository root and
                       bench/results/ for a full run, .bench/report/ for --quick or --only
+  --render FILE       measure nothing: write BENCHMARKS.md (into --out, default the repository
+                      root) and the chart (next to FILE) again from a results.json, e.g. after
+                      editing bench/report/notes.md
 `;
 
 export function parseBenchArgs(argv: readonly string[]): BenchArgs {
@@ -32,6 +37,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
       gateway: { type: "string", default: "dist" },
       "no-profile": { type: "boolean", default: false },
       out: { type: "string" },
+      render: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -45,7 +51,14 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   if (values["no-profile"]) {
     only = (only.length === 0 ? [...SCENARIOS] : only).filter((s) => s !== "profile");
   }
-  return { quick: values.quick, only, gateway: values.gateway, out: values.out ?? null, help: values.help };
+  return {
+    quick: values.quick,
+    only,
+    gateway: values.gateway,
+    out: values.out ?? null,
+    render: values.render ?? null,
+    help: values.help,
+  };
 }
 
 export function selected(args: BenchArgs, id: ScenarioId): boolean {

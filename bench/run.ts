@@ -1,7 +1,8 @@
 // npm run bench [-- --quick] [-- --only s1,s3]: the gateway against the backend directly and
 // nginx, in one run, interleaved. See BENCHMARKS.md ("How to run") and bench/report/notes.md.
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type BenchArgs, parseBenchArgs, selected, USAGE } from "./cli-args.js";
 import { rssBytes } from "./procs/proc-stats.js";
@@ -178,6 +179,7 @@ async function main(args: BenchArgs, set: ProcessSet): Promise<void> {
     only: args.only,
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
     seconds: (performance.now() - startedAt) / 1000,
+    loadAtEnd: loadavg()[0] ?? 0,
     notes,
     gatewayStartupMs,
     idle,
@@ -188,11 +190,22 @@ async function main(args: BenchArgs, set: ProcessSet): Promise<void> {
     s6,
     profile,
   };
+  writeReport(results, files, log);
+}
+
+/** results.json, the chart and BENCHMARKS.md, from one run's results. */
+function writeReport(
+  results: BenchResults,
+  files: { out: string; results: string },
+  log: (line: string) => void,
+): void {
+  const { machine } = results;
+  mkdirSync(files.results, { recursive: true });
   const resultsFile = join(files.results, "results.json");
   const chartFile = join(files.results, "latency.svg");
   const mdFile = join(files.out, "BENCHMARKS.md");
   writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`);
-  const subtitle = `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.date}, commit ${machine.commit}${machine.dirty ? "+" : ""}${args.quick ? ", quick run" : ""}`;
+  const subtitle = `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.date}, commit ${machine.commit}${machine.dirty ? "+" : ""}${results.quick ? ", quick run" : ""}`;
   writeFileSync(chartFile, chartSvg(chartPanels(results), subtitle));
   writeFileSync(
     mdFile,
@@ -219,6 +232,12 @@ function start(): void {
   }
   if (args.help) {
     process.stdout.write(USAGE);
+    return;
+  }
+  if (args.render !== null) {
+    // After editing bench/report/notes.md or the report code: the same numbers, rendered again.
+    const results = JSON.parse(readFileSync(args.render, "utf8")) as BenchResults;
+    writeReport(results, { out: args.out ?? ROOT, results: dirname(resolve(args.render)) }, log);
     return;
   }
   const set = new ProcessSet();

@@ -56,6 +56,7 @@ export function flameSvg(tree: FlameNode, title: string): string {
     .join("");
   const height = 40 + (depthMax + 1) * ROW + 10;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" font-family="monospace" font-size="11">
+<title>${esc(title)}</title>
 <rect width="100%" height="100%" fill="#fff"/>
 <text x="10" y="13" font-size="12" font-weight="bold">${esc(title)}</text>
 ${legend}

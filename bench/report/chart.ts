@@ -90,6 +90,7 @@ export function chartSvg(panels: readonly Panel[], subtitle: string): string {
     .map((p, i) => panel(p, 10 + (i % cols) * PANEL_W, 60 + Math.floor(i / cols) * PANEL_H))
     .join("\n");
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="Helvetica, Arial, sans-serif" font-size="11">
+<title>LlamaWrapper Gateway benchmarks: latency percentiles per system (${esc(subtitle)})</title>
 <rect width="100%" height="100%" fill="#fff"/>
 <text x="20" y="20" font-size="14" font-weight="bold">LlamaWrapper Gateway benchmarks: latency percentiles per system</text>
 <text x="20" y="32" fill="#495057">${esc(subtitle)}</text>

@@ -29,7 +29,7 @@ function machineSection(r: BenchResults): string {
         "gateway measured",
         `${m.gateway}; commit ${m.commit}${m.dirty ? " with uncommitted changes in src/" : ""}`,
       ],
-      ["load average at start", num(m.loadAtStart)],
+      ["load average (1 min) at start / end", `${num(m.loadAtStart)} / ${num(r.loadAtEnd)}`],
       [
         "run",
         `${r.quick ? "quick (--quick)" : "full"}${r.only.length ? `, only ${r.only.join(",")}` : ""}; ${num(r.seconds, 0)} s`,
@@ -45,7 +45,8 @@ function profileSection(r: BenchResults, outDir: string): string {
   const parts: string[] = [];
   parts.push(
     `\`node --cpu-prof\` on a separate gateway under scenario 2's load for ${p.seconds} s (${num(p.requestsPerSecond)} req/s while profiled). ` +
-      `The gateway was busy ${pct(1 - s.idleShare)} of the time; shares below are of its busy time. Flame graph: [${relative(outDir, p.flameFile)}](${relative(outDir, p.flameFile)}).`,
+      `The gateway was busy ${pct(1 - s.idleShare)} of the time; shares below are of its busy time. Flame graph: [${relative(outDir, p.flameFile)}](${relative(outDir, p.flameFile)}). ` +
+      "The profiler samples the main thread's wall-clock time: a system call such as `writev` (sending to a loopback socket also runs the receiver's TCP processing, and on 2 cores the thread is often descheduled inside it) weighs more here than in CPU time, and the log's writes on libuv's thread pool do not show at all; scenario 2's CPU µs per request is the measure of cost.",
   );
   parts.push(
     table(
@@ -106,11 +107,12 @@ export function renderMarkdown(r: BenchResults, files: ReportFiles): string {
   );
   out.push(
     `## Results against the targets\n\n${table(
-      ["scenario", "target (2-core machine)", "measured", ""],
+      ["scenario", "target (2-core machine)", "gateway", "for comparison", ""],
       targets.map((t) => [
         t.scenario,
         t.target,
         t.measured,
+        t.context || "–",
         t.verdict === "met" ? "✅ met" : t.verdict === "missed" ? "❌ missed" : t.verdict,
       ]),
     )}`,
@@ -139,7 +141,7 @@ function howToRun(r: BenchResults): string {
   return [
     "```sh",
     "npm install                      # once; wrk and nginx come from Debian, installed by the bench when missing (root)",
-    "npm run bench                    # everything, about 6 minutes on 2 cores; writes BENCHMARKS.md and bench/results/",
+    "npm run bench                    # everything, about 7 minutes on 2 cores; writes BENCHMARKS.md and bench/results/",
     "npm run bench -- --quick         # smoke run, about 1.5 minutes; writes .bench/report/ unless --out is given",
     "npm run bench -- --only s1,s3    # some scenarios (s1 s2 s3 s4 s6 s7 profile); also writes .bench/report/",
     "npm run bench -- --gateway head  # measure the last commit (git archive + build in .bench/) instead of the working tree",
@@ -150,7 +152,7 @@ function howToRun(r: BenchResults): string {
     "",
     "How it measures:",
     "",
-    "- **Systems**: `direct` is the fake llama-server (`test/fixtures/fake-llama-server.ts`) on its own port; `nginx` is Debian's nginx with its own config on loopback (1 worker, keep-alive upstream, `proxy_buffering off`, access log on); `gateway` is the real CLI (`dist/src/cli/bin.js` by default, built first) with a config whose `cmd:` models run the same fake with the same switches, logging at info to a file. All three run for the whole scenario; each load runs against each system in turn, the order rotated every round.",
+    "- **Systems**: `direct` is the fake llama-server (`test/fixtures/fake-llama-server.ts`) on its own port; `nginx` is Debian's nginx with its own config on loopback (1 worker, keep-alive upstream, `proxy_buffering off`, access log on); `gateway` is the real CLI (`dist/src/cli/bin.js` by default, built first) with a config whose `cmd:` models run the same fake with the same switches, logging at info to a file, one API key, rate limits checked on every request, and `maxConcurrent: 4096` (the fake has no slot limit; the default of 4 would measure the gateway's queue). `node floor` (scenarios 1 and 2 only) is `bench/systems/floor-proxy.ts`: node:http plus undici in front of the same fake, body parsed once, nothing else, the least any Node proxy pays here. All systems run for the whole scenario; each load runs against each system in turn, the order rotated every round.",
     "- **Load**: scenario 1 is an open-loop client (node:http, keep-alive) sending on a fixed schedule and timing each request with hrtime; scenario 2 is wrk (`-t1`, 32 connections); scenarios 3 and 4 use a purpose-built SSE client that records time to the response headers, to the first content token and the gap before every later token, and checks every stream's content token for token.",
     "- **Machine noise**: the report gives, per scenario, how many cores other processes used meanwhile (`other load`). The load generator, the proxy and the backend share the same 2 cores, so a CPU-heavy proxy also slows the backend it waits for: scenario 2 also reports CPU µs per request, a measure of the proxy's own cost that does not depend on that sharing.",
   ].join("\n");

@@ -23,6 +23,8 @@ export interface BenchResults {
   readonly only: readonly string[];
   readonly command: string;
   readonly seconds: number;
+  /** 1-minute load average when the run ended (the machine's at the start is in `machine`). */
+  readonly loadAtEnd: number;
   /** Things the run could not do or that the reader must know (skips, fallbacks). */
   readonly notes: readonly string[];
   readonly gatewayStartupMs: number | null;

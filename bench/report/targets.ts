@@ -5,6 +5,8 @@ export interface TargetRow {
   readonly scenario: string;
   readonly target: string;
   readonly measured: string;
+  /** The same measure for nginx and the minimal Node proxy, where the run has it. */
+  readonly context: string;
   readonly verdict: "met" | "missed" | "not run" | "not built yet";
 }
 
@@ -14,6 +16,22 @@ function verdict(ok: boolean | null): TargetRow["verdict"] {
   return ok === null ? "not run" : ok ? "met" : "missed";
 }
 
+/** "nginx +x, node floor +y": what the reference systems add to direct for the same measure. */
+function others<T>(
+  systems: Record<string, T> | undefined,
+  value: (t: T) => number,
+  show: (v: number, direct: number) => string,
+): string {
+  const direct = systems?.direct;
+  if (systems === undefined || direct === undefined) return "";
+  return ["nginx", "node floor"]
+    .flatMap((name) => {
+      const t = systems[name];
+      return t === undefined ? [] : [`${name} ${show(value(t), value(direct))}`];
+    })
+    .join(", ");
+}
+
 /** The issue's targets for this 2-core machine, each with what this run measured. */
 export function evaluateTargets(r: BenchResults): TargetRow[] {
   const rows: TargetRow[] = [];
@@ -21,16 +39,24 @@ export function evaluateTargets(r: BenchResults): TargetRow[] {
   const s1d = r.s1?.systems.direct;
   const added50 = s1g && s1d ? s1g.latencyUs.p50 - s1d.latencyUs.p50 : null;
   const added99 = s1g && s1d ? s1g.latencyUs.p99 - s1d.latencyUs.p99 : null;
+  const s1Others = (key: "p50" | "p99") =>
+    others(
+      r.s1?.systems,
+      (x) => x.latencyUs[key],
+      (v, d) => `${signed(v - d, 0)} µs`,
+    );
   rows.push({
     scenario: "1",
     target: "added latency p50 ≤ 150 µs",
     measured: added50 === null ? "–" : `${signed(added50, 0)} µs`,
+    context: s1Others("p50"),
     verdict: verdict(added50 === null ? null : added50 <= 150),
   });
   rows.push({
     scenario: "1",
     target: "added latency p99 ≤ 1.5 ms",
     measured: added99 === null ? "–" : `${signed(added99, 0)} µs`,
+    context: s1Others("p99"),
     verdict: verdict(added99 === null ? null : added99 <= 1500),
   });
 
@@ -46,6 +72,10 @@ export function evaluateTargets(r: BenchResults): TargetRow[] {
           ? "nginx missing"
           : "–"
         : `${pct(share)} (${num(s2g?.requestsPerSecond)} vs ${num(s2n?.requestsPerSecond)} req/s)`,
+    context:
+      r.s2?.systems["node floor"] && s2n
+        ? `node floor ${pct(r.s2.systems["node floor"].requestsPerSecond / s2n.requestsPerSecond)}`
+        : "",
     verdict: verdict(share === null ? null : share >= 0.5),
   });
 
@@ -57,12 +87,22 @@ export function evaluateTargets(r: BenchResults): TargetRow[] {
     scenario: "3",
     target: "added time to first token p50 ≤ 1 ms",
     measured: ttft === null ? "–" : `${signed(ttft, 3)} ms`,
+    context: others(
+      r.s3?.systems,
+      (x) => x.ttftMs.p50,
+      (v, d) => `${signed(v - d, 3)} ms`,
+    ),
     verdict: verdict(ttft === null ? null : ttft <= 1),
   });
   rows.push({
     scenario: "3",
     target: "added chunk gap p99 ≤ 0.2 ms",
     measured: gap === null ? "–" : `${signed(gap, 3)} ms`,
+    context: others(
+      r.s3?.systems,
+      (x) => x.gapMs.p99,
+      (v, d) => `${signed(v - d, 3)} ms`,
+    ),
     verdict: verdict(gap === null ? null : gap <= 0.2),
   });
 
@@ -71,15 +111,23 @@ export function evaluateTargets(r: BenchResults): TargetRow[] {
     scenario: "4",
     target: "1000 streams all complete and correct",
     measured: s4g ? `${s4g.correct}/${s4g.streams} correct` : "–",
+    context: r.s4?.systems.nginx ? `nginx ${r.s4.systems.nginx.correct}/${r.s4.systems.nginx.streams}` : "",
     verdict: verdict(s4g ? s4g.correct === s4g.streams : null),
   });
   rows.push({
     scenario: "4",
     target: "gateway RSS ≤ 250 MB under 1000 streams",
     measured: s4g ? mb(s4g.proxyPeakRssBytes) : "–",
+    context: r.s4?.systems.nginx ? `nginx ${mb(r.s4.systems.nginx.proxyPeakRssBytes)}` : "",
     verdict: verdict(s4g?.proxyPeakRssBytes == null ? null : s4g.proxyPeakRssBytes <= 250 * MB),
   });
-  rows.push({ scenario: "5", target: "cache hit p50 ≤ 300 µs", measured: "–", verdict: "not built yet" });
+  rows.push({
+    scenario: "5",
+    target: "cache hit p50 ≤ 300 µs",
+    measured: "–",
+    context: "",
+    verdict: "not built yet",
+  });
 
   const s6 = r.s6 !== null && !("skipped" in r.s6) ? r.s6 : null;
   rows.push({
@@ -90,12 +138,14 @@ export function evaluateTargets(r: BenchResults): TargetRow[] {
       : r.s6 && "skipped" in r.s6
         ? "skipped"
         : "–",
+    context: s6 ? `llama-server alone: ${num(s6.healthyMs.p50, 0)} ms to healthy` : "",
     verdict: verdict(s6 ? s6.readinessCostMs.p50 <= 50 : null),
   });
   rows.push({
     scenario: "7",
     target: "idle RSS ≤ 80 MB",
     measured: r.idle ? `${mb(r.idle.afterWarmup)} warm (${mb(r.idle.atStart)} at start)` : "–",
+    context: "",
     verdict: verdict(r.idle ? r.idle.afterWarmup <= 80 * MB : null),
   });
   return rows;
