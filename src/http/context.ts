@@ -16,6 +16,19 @@ export interface RequestFacts {
   cacheHit: boolean | null;
 }
 
+/** The facts of a request that has just arrived: nothing learned yet. */
+export function emptyFacts(): RequestFacts {
+  return {
+    modelAsked: null,
+    modelServed: null,
+    instance: null,
+    ttfbMs: null,
+    errorCode: null,
+    usage: null,
+    cacheHit: null,
+  };
+}
+
 export interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { toGatewayError } from "../errors/gateway-error.js";
 import type { Access } from "../security/access.js";
-import type { RequestContext } from "./context.js";
+import { emptyFacts, type RequestContext } from "./context.js";
 import { writeAccessLog } from "./middleware/access-log.js";
 import { clientAddressOf } from "./middleware/client-address.js";
 import { watchSlowReader } from "./middleware/slow-reader.js";
@@ -41,15 +41,7 @@ export function createRequestHandler(
       requestId: requestIdFrom(req.headers["x-request-id"]),
       startedAt: performance.now(),
       signal: abort.signal,
-      facts: {
-        modelAsked: null,
-        modelServed: null,
-        instance: null,
-        ttfbMs: null,
-        errorCode: null,
-        usage: null,
-        cacheHit: null,
-      },
+      facts: emptyFacts(),
       clientAddress: clientAddressOf(req, deps.trustProxy),
       access: deps.initialAccess,
     };

@@ -7,8 +7,8 @@ import { type Json, postJson, readAll, readRecord, sseData } from "../fixtures/f
 import { waitFor } from "../support/deadline.js";
 import { fakeCmd } from "../support/fake-cmd.js";
 import { type RunningGateway, startGateway } from "../support/gateway-process.js";
-import { childGroups, groupMembers } from "../support/process-tree.js";
 import { closedBy, openRaw, parseResponse, type RawConnection, responseOn } from "../support/raw-http.js";
+import { stopClean } from "../support/stop-clean.js";
 
 /**
  * Size limits and deadlines through the real gateway and raw sockets (requests no HTTP client
@@ -17,16 +17,6 @@ import { closedBy, openRaw, parseResponse, type RawConnection, responseOn } from
  * silent, a client that stops reading its stream dropped and its upstream request cancelled,
  * and maxConnections.
  */
-
-async function stopClean(gateway: RunningGateway): Promise<void> {
-  const groups = childGroups(gateway.process.pid ?? 0);
-  assert.equal(await gateway.stop(), 0, gateway.output().slice(-3000));
-  await waitFor(
-    "every child to be gone",
-    () => (groupMembers(groups).length === 0 ? true : undefined),
-    5_000,
-  );
-}
 
 function accessLine(gateway: RunningGateway, requestId: string): Promise<Json> {
   return waitFor(`the access log line of ${requestId}`, () => {

@@ -7,20 +7,10 @@ import { type Json, postJson, readAll, readRecord } from "../fixtures/fake/clien
 import { waitFor } from "../support/deadline.js";
 import { fakeCmd } from "../support/fake-cmd.js";
 import { type RunningGateway, startGateway } from "../support/gateway-process.js";
-import { childGroups, groupMembers } from "../support/process-tree.js";
+import { stopClean } from "../support/stop-clean.js";
 
 const KEY = "sk-log-0123456789";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-async function stopClean(gateway: RunningGateway): Promise<void> {
-  const groups = childGroups(gateway.process.pid ?? 0);
-  assert.equal(await gateway.stop(), 0, gateway.output().slice(-3000));
-  await waitFor(
-    "every child to be gone",
-    () => (groupMembers(groups).length === 0 ? true : undefined),
-    5_000,
-  );
-}
 
 /** The access-log lines (JSON, msg "request") the gateway wrote so far. */
 function accessLines(gateway: RunningGateway): Json[] {

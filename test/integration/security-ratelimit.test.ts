@@ -7,23 +7,13 @@ import { type Json, postJson, readRecord } from "../fixtures/fake/client.js";
 import { waitFor } from "../support/deadline.js";
 import { fakeCmd } from "../support/fake-cmd.js";
 import { type RunningGateway, startGateway } from "../support/gateway-process.js";
-import { childGroups, groupMembers } from "../support/process-tree.js";
+import { stopClean } from "../support/stop-clean.js";
 
 /**
  * Rate limits in one gateway process (the in-memory buckets): exact under a burst of
  * simultaneous requests, per client address without keys (a spoofed X-Forwarded-For changes
  * nothing), per key with keys, per-key overrides, and tokens per minute charged from usage.
  */
-
-async function stopClean(gateway: RunningGateway): Promise<void> {
-  const groups = childGroups(gateway.process.pid ?? 0);
-  assert.equal(await gateway.stop(), 0, gateway.output().slice(-3000));
-  await waitFor(
-    "every child to be gone",
-    () => (groupMembers(groups).length === 0 ? true : undefined),
-    5_000,
-  );
-}
 
 function chat(gateway: RunningGateway, model: string, headers: Record<string, string> = {}, extra = {}) {
   return postJson(

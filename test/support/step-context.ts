@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
-import type { RequestContext } from "../../src/http/context.js";
+import { emptyFacts, type RequestContext } from "../../src/http/context.js";
 import type { Step } from "../../src/http/middleware/step.js";
 import { noAccess } from "../../src/security/access.js";
 
@@ -62,15 +62,7 @@ export function stepContext(request: StepRequest = {}): { ctx: RequestContext; r
     requestId: "test-request",
     startedAt: 0,
     signal: new AbortController().signal,
-    facts: {
-      modelAsked: null,
-      modelServed: null,
-      instance: null,
-      ttfbMs: null,
-      errorCode: null,
-      usage: null,
-      cacheHit: null,
-    },
+    facts: emptyFacts(),
     clientAddress: request.remoteAddress ?? "127.0.0.1",
     access: noAccess({ requestsPerMinute: null, tokensPerMinute: null, burst: 1 }),
   };
