@@ -6,6 +6,7 @@ import type { Scheduler } from "../../scheduler/scheduler.js";
 import type { Handler } from "../context.js";
 import { parseJsonObject, readBody } from "../read-body.js";
 import type { ApiSpec } from "./api-specs.js";
+import { knownModel } from "./model-lookup.js";
 import { upstreamBody } from "./upstream-body.js";
 import { validateRequest } from "./validate-request.js";
 
@@ -39,10 +40,7 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
       );
     }
     ctx.facts.modelAsked = asked;
-    const model = deps.catalog.resolve(asked);
-    if (model === undefined) {
-      throw new GatewayError("model_not_found", `The model '${asked}' does not exist`, { param: "model" });
-    }
+    const model = knownModel(deps.catalog, asked);
     ctx.access.requireModel(model);
     ctx.facts.modelServed = model.id;
     const upstream = upstreamBody(spec, raw, body);

@@ -1,9 +1,9 @@
-import { GatewayError } from "../../errors/gateway-error.js";
 import type { Catalog } from "../../scheduler/catalog.js";
 import type { Scheduler } from "../../scheduler/scheduler.js";
 import type { Handler, RequestContext } from "../context.js";
 import { sendJson } from "../send.js";
 import { modelEntry, modelStates } from "./model-info.js";
+import { knownModel, modelNameFromPath } from "./model-lookup.js";
 
 /**
  * GET /v1/models: every listed id and alias (unlisted aliases are left out) of the models the
@@ -33,18 +33,9 @@ export function modelHandler(
   createdAt: number,
 ): (ctx: RequestContext, rest: string) => Promise<void> {
   return async (ctx, rest) => {
-    let name: string;
-    try {
-      name = decodeURIComponent(rest);
-    } catch {
-      throw new GatewayError("invalid_request", "the model id in the path is not valid percent-encoding", {
-        param: "model",
-      });
-    }
-    const model = catalog.resolve(name);
-    if (model === undefined || !ctx.access.mayUse(model)) {
-      throw new GatewayError("model_not_found", `The model '${name}' does not exist`, { param: "model" });
-    }
+    const name = modelNameFromPath(rest);
+    // A model outside the key's scope does not exist for that key.
+    const model = knownModel(catalog, name, ctx.access.mayUse);
     const state = modelStates(scheduler).get(model.id) ?? "unloaded";
     sendJson(ctx.res, 200, modelEntry(name, model, state, createdAt));
   };

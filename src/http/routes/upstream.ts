@@ -1,9 +1,9 @@
 import type { Dispatcher } from "undici";
-import { GatewayError } from "../../errors/gateway-error.js";
 import { passthrough } from "../../proxy/passthrough.js";
 import type { Catalog } from "../../scheduler/catalog.js";
 import type { Scheduler } from "../../scheduler/scheduler.js";
 import type { PrefixHandler } from "../router.js";
+import { knownModel, modelNameFromPath } from "./model-lookup.js";
 
 export interface UpstreamDeps {
   readonly catalog: Catalog;
@@ -20,18 +20,8 @@ export function upstreamHandler(deps: UpstreamDeps): PrefixHandler {
   return async (ctx, rest) => {
     const slash = rest.indexOf("/");
     const encoded = slash === -1 ? rest : rest.slice(0, slash);
-    let name: string;
-    try {
-      name = decodeURIComponent(encoded);
-    } catch {
-      throw new GatewayError("invalid_request", "the model in the path is not valid percent-encoding", {
-        param: "model",
-      });
-    }
-    const model = deps.catalog.resolve(name);
-    if (model === undefined) {
-      throw new GatewayError("model_not_found", `The model '${name}' does not exist`, { param: "model" });
-    }
+    const name = modelNameFromPath(encoded);
+    const model = knownModel(deps.catalog, name);
     ctx.facts.modelAsked = name;
     ctx.facts.modelServed = model.id;
     const url = ctx.req.url ?? "/";
