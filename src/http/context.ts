@@ -33,6 +33,8 @@ export interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly requestId: string;
+  /** The request's path without its query string, computed once for every step and route. */
+  readonly path: string;
   /** performance.now() when the request arrived. */
   readonly startedAt: number;
   /** Aborted when the client goes away before its response finished. */

@@ -39,6 +39,7 @@ export function createRequestHandler(
       req,
       res,
       requestId: requestIdFrom(req.headers["x-request-id"]),
+      path: pathOf(req.url),
       startedAt: performance.now(),
       signal: abort.signal,
       facts: emptyFacts(),
@@ -60,9 +61,8 @@ export function createRequestHandler(
         const outcome = step(ctx);
         if ((outcome instanceof Promise ? await outcome : outcome) === "answered") return;
       }
-      const path = pathOf(req.url);
-      const handler = deps.router.match(req.method ?? "GET", path);
-      route = path;
+      const handler = deps.router.match(req.method ?? "GET", ctx.path);
+      route = ctx.path;
       await handler(ctx);
     };
     run().catch((error: unknown) => {

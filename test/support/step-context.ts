@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { emptyFacts, type RequestContext } from "../../src/http/context.js";
-import type { Step } from "../../src/http/middleware/step.js";
+import { pathOf, type Step } from "../../src/http/middleware/step.js";
 import { noAccess } from "../../src/security/access.js";
 
 /** What a step did to the response: headers set, and the status and body if it answered. */
@@ -60,6 +60,7 @@ export function stepContext(request: StepRequest = {}): { ctx: RequestContext; r
     req: req as unknown as IncomingMessage,
     res: res as unknown as ServerResponse,
     requestId: "test-request",
+    path: pathOf(req.url),
     startedAt: 0,
     signal: new AbortController().signal,
     facts: emptyFacts(),

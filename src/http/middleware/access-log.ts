@@ -1,7 +1,6 @@
 import type { Logger } from "pino";
 import { escapeForLog } from "../../logging/escape.js";
 import type { RequestContext } from "../context.js";
-import { pathOf } from "./step.js";
 
 function rounded(ms: number | null): number | null {
   return ms === null ? null : Math.round(ms * 100) / 100;
@@ -24,7 +23,7 @@ export function writeAccessLog(log: Logger, ctx: RequestContext, route: string |
       requestId: ctx.requestId,
       method: escaped(req.method),
       route: escaped(route),
-      path: route === null ? escaped(pathOf(req.url)) : undefined,
+      path: route === null ? escaped(ctx.path) : undefined,
       status: res.writableFinished ? res.statusCode : 499,
       durationMs: rounded(performance.now() - ctx.startedAt),
       ttfbMs: rounded(facts.ttfbMs),

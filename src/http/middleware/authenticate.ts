@@ -3,7 +3,7 @@ import { GatewayError } from "../../errors/gateway-error.js";
 import { type Access, keyAccess, openAccess, publicAccess } from "../../security/access.js";
 import type { KeyEntry, KeyTable } from "../../security/key-table.js";
 import { presentedKey } from "../../security/presented-key.js";
-import { isAdminPath, pathOf, type Step } from "./step.js";
+import { isAdminPath, type Step } from "./step.js";
 
 export interface AuthenticateDeps {
   readonly keys: KeyTable;
@@ -44,7 +44,7 @@ export function authenticate(deps: AuthenticateDeps): Step {
   };
 
   return (ctx) => {
-    const path = pathOf(ctx.req.url);
+    const path = ctx.path;
     const needs = requirementOf(path, deps.publicMetrics);
     if (needs === "public") {
       ctx.access = anonymous;
