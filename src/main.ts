@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
-import { type AddressInfo, createServer as createNetServer } from "node:net";
+import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
-import { Agent, Client } from "undici";
+import { Agent } from "undici";
 import type { GatewayConfig } from "./config/types.js";
 import { createRequestHandler } from "./http/handle-request.js";
 import { clientErrorHandler } from "./http/middleware/client-error.js";
@@ -11,14 +11,14 @@ import { routeTable } from "./http/routes/table.js";
 import { DEFAULT_RESTART_POLICY } from "./process/crash-history.js";
 import type { RuntimeRecord } from "./process/runtime-record.js";
 import { Supervisor } from "./process/supervisor.js";
+import { compileHttpParser } from "./proxy/compile-http-parser.js";
 import { Catalog } from "./scheduler/catalog.js";
 import { modelMemory } from "./scheduler/memory-estimate.js";
 import { ModelGroup } from "./scheduler/model-group.js";
 import { Scheduler } from "./scheduler/scheduler.js";
 import { noAccess } from "./security/access.js";
+import { createLimiter } from "./security/create-limiter.js";
 import { KeyTable } from "./security/key-table.js";
-import type { Limiter } from "./security/limiter.js";
-import { MemoryLimiter } from "./security/memory-limiter.js";
 
 /** The composition root: the only place that constructs and wires the parts. */
 export interface GatewayDeps {
@@ -39,58 +39,6 @@ export interface Gateway {
   listen(): Promise<AddressInfo>;
   /** Stop accepting, drain in-flight requests (up to shutdownTimeout), stop every child. */
   shutdown(): Promise<void>;
-}
-
-/**
- * The Redis limiter, loaded only when `rateLimit.redis` is set: ioredis adds about 20 MB to the
- * resident size of a gateway that never talks to Redis. listen() awaits ready() before the
- * server accepts anything, so take() never runs before the real limiter exists.
- */
-function lazyRedisLimiter(url: string, log: Logger): Limiter {
-  let inner: Limiter | null = null;
-  const loaded = import("./security/redis-limiter.js").then(({ RedisLimiter }) => {
-    inner = new RedisLimiter(url, log);
-    return inner;
-  });
-  const limiter = (): Limiter => {
-    if (inner === null) throw new Error("the Redis rate limiter was used before ready()");
-    return inner;
-  };
-  return {
-    take: (bucket, limits, tokens) => limiter().take(bucket, limits, tokens),
-    settle: (bucket, limits, delta) => limiter().settle(bucket, limits, delta),
-    ready: async () => (await loaded).ready(),
-    close: async () => (await loaded).close(),
-  };
-}
-
-/**
- * undici compiles its HTTP parser (llhttp, WebAssembly, shared by every connection of the
- * process) on its first connection: about 20 ms on a 2-core machine, which the first request
- * after a start would wait for on top of llama-server's load. One connection to a throwaway
- * loopback listener that hangs up at once does it while the gateway starts instead.
- */
-async function compileHttpParser(): Promise<void> {
-  const hangUp = createNetServer((socket) => socket.destroy());
-  try {
-    await new Promise<void>((resolve, reject) => {
-      hangUp.once("error", reject);
-      hangUp.listen(0, "127.0.0.1", resolve);
-    });
-    const client = new Client(`http://127.0.0.1:${(hangUp.address() as AddressInfo).port}`, {
-      connectTimeout: 2_000,
-      headersTimeout: 2_000,
-    });
-    await client.request({ path: "/", method: "GET" }).then(
-      (answer) => answer.body.dump(),
-      () => {},
-    );
-    await client.destroy();
-  } catch {
-    // Only a head start: the first real connection compiles it otherwise.
-  } finally {
-    hangUp.close();
-  }
 }
 
 const READINESS_INTERVAL_MS = 20;
@@ -186,8 +134,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
   );
   // Key files are read here, once: a key that cannot be read stops the start (config/load checked it).
   const keys = KeyTable.fromConfig(config.auth, config.rateLimit);
-  const limiter: Limiter =
-    config.rateLimit.redis === null ? new MemoryLimiter() : lazyRedisLimiter(config.rateLimit.redis, log);
+  const limiter = createLimiter(config.rateLimit.redis, log);
   const handle = createRequestHandler({
     router,
     log,
