@@ -50,8 +50,16 @@ export function publicAccess(limits: RateLimits): Access {
 
 /** One Access per key, built once: requests with the same key share it. */
 export function keyAccess(entry: KeyEntry): Access {
-  const mayUse = (model: ModelNames) =>
-    entry.allowsModel([model.id, ...model.aliases, ...model.unlistedAliases]);
+  // Models are frozen config: each answer is worked out (names gathered, globs run) once.
+  const decided = new WeakMap<ModelNames, boolean>();
+  const mayUse = (model: ModelNames) => {
+    let allowed = decided.get(model);
+    if (allowed === undefined) {
+      allowed = entry.allowsModel([model.id, ...model.aliases, ...model.unlistedAliases]);
+      decided.set(model, allowed);
+    }
+    return allowed;
+  };
   return {
     kind: entry.kind,
     keyName: entry.name,
