@@ -21,6 +21,14 @@ export function resolveServerTraffic(server: Parsed["server"]): ServerTrafficCon
     maxConnections: server.maxConnections,
     firstByteTimeoutMs: server.firstByteTimeout,
     streamIdleTimeoutMs: server.streamIdleTimeout,
+    maxResponseBufferBytes: server.maxResponseBuffer,
+    requestLimits: {
+      maxJsonDepth: server.requestLimits.maxJsonDepth,
+      maxPrompts: server.requestLimits.maxPrompts,
+      maxN: server.requestLimits.maxN,
+      maxTools: server.requestLimits.maxTools,
+      maxSchemaBytes: server.requestLimits.maxSchemaSize,
+    },
     trustProxy: server.trustProxy,
     allowedHosts: server.allowedHosts.map((host) => host.toLowerCase()),
   };

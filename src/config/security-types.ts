@@ -56,6 +56,17 @@ export interface CorsConfig {
   readonly maxAgeSeconds: number;
 }
 
+/** Shape limits on a request body, checked before it reaches llama-server (server.requestLimits). */
+export interface RequestLimits {
+  readonly maxJsonDepth: number;
+  /** Entries in a batch input (prompt, input, documents, texts). */
+  readonly maxPrompts: number;
+  readonly maxN: number;
+  readonly maxTools: number;
+  /** Compact-JSON bytes of one JSON schema (response_format, json_schema, a tool's parameters). */
+  readonly maxSchemaBytes: number;
+}
+
 /** The server keys this issue added; ServerConfig extends it. */
 export interface ServerTrafficConfig {
   /** The whole request (headers and body) must arrive within this; at least headersTimeout. */
@@ -67,6 +78,9 @@ export interface ServerTrafficConfig {
   readonly firstByteTimeoutMs: number;
   /** A stream that moves no byte this long, either way, is cut. */
   readonly streamIdleTimeoutMs: number;
+  /** Most bytes of a non-streamed or error answer held in memory; past it a 502. */
+  readonly maxResponseBufferBytes: number;
+  readonly requestLimits: RequestLimits;
   /** Proxy hops whose X-Forwarded-For is believed; 0 = the socket's address only. */
   readonly trustProxy: number;
   /** Host names accepted besides loopback names (DNS-rebinding guard). */

@@ -31,6 +31,11 @@ export function serverTrafficFields() {
       "A response that moves no byte for this long is cut: a silent llama-server (504 or an in-band error), or a client that stopped reading (dropped, its upstream request cancelled).",
       1,
     ),
+    maxResponseBuffer: sizeSchema(
+      "16MiB",
+      "Most bytes of a non-streamed or error answer from llama-server the gateway holds in memory; past it the upstream request is cancelled and the client gets 502 backend_response_too_large. Streams are relayed, not held, and are not limited by it.",
+    ),
+    requestLimits: requestLimitsSchema(),
     trustProxy: z
       .number()
       .int()
@@ -47,6 +52,37 @@ export function serverTrafficFields() {
         "Host header names accepted besides loopback names. When listening on loopback, any other Host is refused (DNS-rebinding guard); when set, it is checked on any address.",
       ),
   };
+}
+
+function count(fallback: number, max: number, description: string) {
+  return z.number().int().min(1).max(max).default(fallback).describe(`${description} Default ${fallback}.`);
+}
+
+/** Shape limits checked before a request reaches llama-server (docs/request-policy.md). */
+function requestLimitsSchema() {
+  return z
+    .strictObject({
+      maxJsonDepth: count(
+        64,
+        10_000,
+        "Deepest nesting of objects and arrays in a request body, checked on the raw bytes before parsing (llama-server crashes on very deep tools or schemas).",
+      ),
+      maxPrompts: count(
+        2048,
+        1_000_000,
+        "Most entries in a batch input: prompt (completions), input (embeddings), documents or texts (rerank).",
+      ),
+      maxN: count(16, 1_000, "Largest n (completions generated per prompt)."),
+      maxTools: count(128, 100_000, "Most entries in tools."),
+      maxSchemaSize: sizeSchema(
+        "128KiB",
+        "Largest JSON schema (response_format's schema, json_schema, a tool's parameters), as compact JSON.",
+      ),
+    })
+    .prefault({})
+    .describe(
+      "Bounds on the shape of a request body; a request past one gets 400 request_limit_exceeded naming the field.",
+    );
 }
 
 const ORIGIN_PATTERN = /^(\*|[a-z][a-z0-9+.-]*:\/\/[^/\s]+)$/i;

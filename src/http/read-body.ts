@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { GatewayError } from "../errors/gateway-error.js";
+import { findTooDeep } from "./json-depth.js";
 
 /**
  * Reads the whole (small) request body into one Buffer, refusing it when it is over `limit`:
@@ -58,8 +59,23 @@ function tooLarge(limit: number): GatewayError {
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-/** Parses a JSON object body; invalid UTF-8, bad JSON and non-objects are 400s. */
-export function parseJsonObject(body: Buffer): Record<string, unknown> {
+/** server.requestLimits.maxJsonDepth's default, for callers that are given none. */
+export const DEFAULT_MAX_JSON_DEPTH = 64;
+
+/**
+ * Parses a JSON object body; nesting deeper than `maxDepth` (checked on the bytes, before
+ * parsing), invalid UTF-8, bad JSON and non-objects are 400s.
+ */
+export function parseJsonObject(body: Buffer, maxDepth = DEFAULT_MAX_JSON_DEPTH): Record<string, unknown> {
+  const deep = findTooDeep(body, maxDepth);
+  if (deep !== null) {
+    const where = deep.key === null ? "" : ` (in ${deep.key})`;
+    throw new GatewayError(
+      "request_limit_exceeded",
+      `request body nests objects and arrays deeper than ${maxDepth} levels${where}; the limit is server.requestLimits.maxJsonDepth`,
+      deep.key === null ? {} : { param: deep.key },
+    );
+  }
   let text: string;
   try {
     text = decoder.decode(body);

@@ -40,3 +40,17 @@ test("a 503 from llama-server is retryable with Retry-After", () => {
   assert.equal(rendered.status, 503);
   assert.equal(rendered.headers["retry-after"], "1");
 });
+
+test("an error answer too large to parse: message from its start, type from its end, the rest never decoded", () => {
+  const echo = "[".repeat(200_000);
+  const body = Buffer.from(
+    `{"error":{"code":400,"message":"Failed to parse tools: \\"x\\" ${echo}","type":"exceed_context_size_error"}}`,
+  );
+  const error = backendError(400, body, "m");
+  assert.equal(error.code, "context_length_exceeded");
+  assert.ok(error.message.startsWith('Failed to parse tools: "x" [[['), error.message.slice(0, 40));
+  assert.equal(error.message.length, 1000);
+  const cut = backendError(400, Buffer.from(`{"error":{"message":"abc\\u00e9${echo}`), "m");
+  assert.equal(cut.code, "invalid_request");
+  assert.ok(cut.message.startsWith("abcé["));
+});

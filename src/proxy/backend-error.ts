@@ -42,22 +42,60 @@ function typeOf(body: unknown): unknown {
   return typeof error === "object" && error !== null ? (error as { type?: unknown }).type : undefined;
 }
 
+/** Error answers up to this size are parsed whole; a larger one is only looked at its ends. */
+const PARSE_LIMIT = 64 * 1024;
+/** Bytes of a large answer's start searched for its message (a message is cut to MESSAGE_LIMIT). */
+const HEAD_BYTES = MESSAGE_LIMIT * 4 + 256;
+const TAIL_BYTES = 256;
+
+/**
+ * The message and type of an error answer too large to parse (llama-server's "Failed to parse
+ * tools" echoes its input, so a small request can make a huge one): the message is read from
+ * the answer's first bytes and the type from its last (format_error_response writes `message`
+ * before `type`), without decoding the rest.
+ */
+function skim(body: Buffer): { message: string | undefined; type: unknown } {
+  const head = body.toString("utf8", 0, HEAD_BYTES);
+  const tail = body.toString("utf8", body.length - TAIL_BYTES);
+  const start = /"message"\s*:\s*"((?:[^"\\]|\\.)*)/.exec(head)?.[1];
+  let message: string | undefined;
+  if (start !== undefined) {
+    // The string may be cut inside an escape: drop a trailing partial one before decoding.
+    const whole = start.replace(/\\(u[0-9a-fA-F]{0,3})?$/, "");
+    try {
+      message = JSON.parse(`"${whole}"`) as string;
+    } catch {
+      message = whole;
+    }
+  }
+  return { message, type: /"type"\s*:\s*"([a-z_]+)"\s*}\s*}\s*$/.exec(tail)?.[1] };
+}
+
 /**
  * Turns llama-server's error answer (`{"error":{"code":400,"message":…,"type":…}}`, see
  * server-common.cpp format_error_response) into a gateway error with the same status where
- * the table has one, so the client sees OpenAI's shape with a code from our closed table.
+ * the table has one, so the client sees OpenAI's shape with a code from our closed table. Only
+ * as much of the answer is decoded as that needs.
  */
 export function backendError(status: number, body: Buffer, modelId: string): GatewayError {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString("utf8"));
-  } catch {
-    parsed = undefined;
+  let message: string | undefined;
+  let type: unknown;
+  if (body.length <= PARSE_LIMIT) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString("utf8"));
+    } catch {
+      parsed = undefined;
+    }
+    message = messageOf(parsed);
+    type = typeOf(parsed);
+  } else {
+    ({ message, type } = skim(body));
   }
-  const code = codeFor(status, typeOf(parsed));
-  const text = messageOf(parsed) ?? body.toString("utf8").trim();
+  const code = codeFor(status, type);
+  const text = message ?? body.toString("utf8", 0, HEAD_BYTES).trim();
   const detail = text === "" ? `HTTP ${status}` : text.slice(0, MESSAGE_LIMIT);
-  const message =
+  const full =
     code === "backend_error" ? `model ${modelId}: llama-server answered ${status}: ${detail}` : detail;
-  return new GatewayError(code, message);
+  return new GatewayError(code, full);
 }

@@ -12,7 +12,13 @@ export interface LimitDecision {
  * `bucket` names a key (`key:NAME`) or a client address (`addr:IP`).
  */
 export interface Limiter {
-  take(bucket: string, limits: RateLimits, tokens: number): LimitDecision | Promise<LimitDecision>;
+  /** Takes `requests` (default 1) and `tokens`, both or neither (token-bucket.ts `take`). */
+  take(
+    bucket: string,
+    limits: RateLimits,
+    tokens: number,
+    requests?: number,
+  ): LimitDecision | Promise<LimitDecision>;
   /** Corrects the token count once the answer's usage is known; never throws. */
   settle(bucket: string, limits: RateLimits, tokenDelta: number): void;
   /** Resolves once the store can answer (Redis connected), or when it gave up trying. */

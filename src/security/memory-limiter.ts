@@ -24,11 +24,11 @@ export class MemoryLimiter implements Limiter {
     this.#now = now;
   }
 
-  take(bucket: string, limits: RateLimits, tokens: number): LimitDecision {
+  take(bucket: string, limits: RateLimits, tokens: number, requests = 1): LimitDecision {
     const now = this.#now();
     if (++this.#takes % SWEEP_EVERY === 0) this.#sweep(now);
     const spec = specOf(limits);
-    const result = take(this.#buckets.get(bucket)?.state, spec, tokens, now);
+    const result = take(this.#buckets.get(bucket)?.state, spec, tokens, now, requests);
     this.#buckets.set(bucket, { state: result.state, fullAt: now + msUntilFull(result.state, spec) });
     return {
       allowed: result.allowed,

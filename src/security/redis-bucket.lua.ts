@@ -3,7 +3,8 @@
  * every gateway sharing the Redis: 50 simultaneous requests on several replicas still admit
  * exactly the bucket. Time is Redis's own (TIME), so the replicas' clocks do not matter.
  * KEYS[1]: the bucket. ARGV: request capacity, request refill per ms, token capacity, token
- * refill per ms (capacity -1 = that limit is off), tokens to take, "take" or "adjust", token delta.
+ * refill per ms (capacity -1 = that limit is off), tokens to take, "take" or "adjust", token delta,
+ * requests to take (default 1; 0 charges more tokens to a request already admitted).
  * Returns {allowed 0/1, request level, token level, ms to wait}.
  */
 export const BUCKET_SCRIPT = `
@@ -26,12 +27,14 @@ local allowed, wait = 1, 0
 if ARGV[6] == 'take' then
   local need = 0
   if tokCap >= 0 then need = math.min(tonumber(ARGV[5]), tokCap) end
-  if reqCap >= 0 and r < 1 then wait = math.max(wait, (1 - r) / reqPerMs) end
+  local needR = 0
+  if reqCap >= 0 then needR = math.min(tonumber(ARGV[8] or '1'), reqCap) end
+  if reqCap >= 0 and r < needR then wait = math.max(wait, (needR - r) / reqPerMs) end
   if tokCap >= 0 and t < need then wait = math.max(wait, (need - t) / tokPerMs) end
   if wait > 0 then
     allowed = 0
   else
-    if reqCap >= 0 then r = r - 1 end
+    r = r - needR
     t = t - need
   end
 elseif tokCap >= 0 then

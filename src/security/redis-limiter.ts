@@ -56,7 +56,7 @@ export class RedisLimiter implements Limiter {
     }
   }
 
-  async take(bucket: string, limits: RateLimits, tokens: number): Promise<LimitDecision> {
+  async take(bucket: string, limits: RateLimits, tokens: number, count = 1): Promise<LimitDecision> {
     const spec = specOf(limits);
     try {
       const [allowed, requests, tokenLevel, wait] = await this.#run(bucket, [
@@ -64,6 +64,7 @@ export class RedisLimiter implements Limiter {
         String(tokens),
         "take",
         "0",
+        String(count),
       ]);
       const state = { requests: Number(requests), tokens: Number(tokenLevel), at: 0 };
       return { allowed: allowed === 1, retryAfterMs: Number(wait), headers: quotaHeaders(spec, state) };

@@ -114,3 +114,14 @@ test("quota headers: limit, remaining (floored, never negative) and seconds unti
   });
   assert.deepEqual(quotaHeaders(specOf(limits(null, null)), { requests: 0, tokens: 0, at: 0 }), {});
 });
+
+test("a take of several requests needs that many (at most a full bucket); a take of 0 requests only tokens", () => {
+  const spec = specOf({ requestsPerMinute: 60, tokensPerMinute: 1_000, burst: 10 });
+  const many = take(undefined, spec, 0, 0, 800);
+  assert.equal(many.allowed, true, "800 completions need only the full bucket of 10");
+  assert.equal(many.state.requests, 0);
+  assert.equal(take(many.state, spec, 0, 0, 1).allowed, false);
+  const tokensOnly = take(many.state, spec, 400, 0, 0);
+  assert.equal(tokensOnly.allowed, true, "charging more work to an admitted request takes no request");
+  assert.deepEqual([tokensOnly.state.requests, tokensOnly.state.tokens], [0, 600]);
+});

@@ -62,26 +62,29 @@ function wait(spec: BucketSpec | null, have: number, need: number): number {
 }
 
 /**
- * Takes one request and `tokens` estimated tokens, both or neither. A request larger than the
- * token bucket only needs a full bucket, or it could never pass.
+ * Takes `requests` requests and `tokens` estimated tokens, both or neither. More than a bucket
+ * holds only needs a full bucket, or it could never pass. `requests` is 0 when a request that
+ * was already admitted is charged the rest of its work once its body was read.
  */
 export function take(
   prev: BucketState | undefined,
   spec: LimitSpec,
   tokens: number,
   now: number,
+  requests = 1,
 ): TakeResult {
   const state = refill(prev, spec, now);
+  const needRequests = spec.requests === null ? 0 : Math.min(requests, spec.requests.capacity);
   const needTokens = spec.tokens === null ? 0 : Math.min(tokens, spec.tokens.capacity);
   const retryAfterMs = Math.max(
-    wait(spec.requests, state.requests, 1),
+    wait(spec.requests, state.requests, needRequests),
     wait(spec.tokens, state.tokens, needTokens),
   );
   if (retryAfterMs > 0) return { allowed: false, state, retryAfterMs };
   return {
     allowed: true,
     retryAfterMs: 0,
-    state: { requests: state.requests - 1, tokens: state.tokens - needTokens, at: now },
+    state: { requests: state.requests - needRequests, tokens: state.tokens - needTokens, at: now },
   };
 }
 

@@ -5,18 +5,18 @@ import type { RateLimits } from "../../config/security-types.js";
 import { keyAccess, openAccess, publicAccess } from "../../security/access.js";
 import type { LimitDecision, Limiter } from "../../security/limiter.js";
 import { MemoryLimiter } from "../../security/memory-limiter.js";
-import { estimatePromptTokens, rateLimit } from "./rate-limit.js";
+import { estimatePromptTokens, rateLimit, workStillDue } from "./rate-limit.js";
 
 const TWO: RateLimits = { requestsPerMinute: 2, tokensPerMinute: null, burst: 2 };
 
 /** A limiter that records what the step asked of it. */
 function spyLimiter(inner: Limiter = new MemoryLimiter(() => 0)) {
-  const takes: Array<{ bucket: string; tokens: number }> = [];
+  const takes: Array<{ bucket: string; tokens: number; requests: number }> = [];
   const settles: Array<{ bucket: string; delta: number }> = [];
   const limiter: Limiter = {
-    take: (bucket, limits, tokens): LimitDecision | Promise<LimitDecision> => {
-      takes.push({ bucket, tokens });
-      return inner.take(bucket, limits, tokens);
+    take: (bucket, limits, tokens, requests = 1): LimitDecision | Promise<LimitDecision> => {
+      takes.push({ bucket, tokens, requests });
+      return inner.take(bucket, limits, tokens, requests);
     },
     settle: (bucket, limits, delta) => {
       settles.push({ bucket, delta });
@@ -126,4 +126,60 @@ test("tokens: estimated from Content-Length, corrected by the answer's usage, re
     [-20, -100],
   );
   assert.equal(estimatePromptTokens(stepContext({ headers: {} }).ctx.req), 0, "chunked: counted at the end");
+});
+
+test("a chunked body is charged once it was read: the second of two concurrent ones gets 429", async () => {
+  const limits: RateLimits = { requestsPerMinute: null, tokensPerMinute: 1_000, burst: 2 };
+  const { limiter, takes, settles } = spyLimiter();
+  const step = rateLimit(limiter);
+  // Both pass the step: nothing is known of a chunked body before it is read.
+  const first = stepContext({ url: "/v1/completions", headers: { "transfer-encoding": "chunked" } });
+  const second = stepContext({ url: "/v1/completions", headers: { "transfer-encoding": "chunked" } });
+  for (const { ctx } of [first, second]) {
+    ctx.access = userAccess("alice", limits);
+    assert.equal(await runStep(step, ctx), "passed");
+  }
+  const work = { tokens: 700, requests: 1 };
+  await first.ctx.chargeWork?.(work);
+  await assert.rejects(Promise.resolve(second.ctx.chargeWork?.(work)), { code: "rate_limited" });
+  assert.deepEqual(
+    takes.map((t) => [t.tokens, t.requests]),
+    [
+      [0, 1],
+      [0, 1],
+      [700, 0],
+      [700, 0],
+    ],
+  );
+  first.ctx.facts.usage = { promptTokens: 100, completionTokens: 100, cachedTokens: 0 };
+  closeResponse(first.ctx);
+  second.ctx.res.statusCode = 429;
+  closeResponse(second.ctx);
+  // The first is corrected from its usage; the second was charged nothing (its refund is -0).
+  assert.deepEqual(
+    settles.map((s) => s.delta),
+    [-500, -0],
+  );
+});
+
+test("the work beyond the step's estimate: never more than one full bucket in all, each completion a request", () => {
+  const both: RateLimits = { requestsPerMinute: 60, tokensPerMinute: 1_000, burst: 20 };
+  assert.deepEqual(workStillDue(both, { tokens: 300, requests: 1 }, 100), { tokens: 200, requests: 0 });
+  assert.deepEqual(workStillDue(both, { tokens: 50_000, requests: 800 }, 100), { tokens: 900, requests: 19 });
+  assert.deepEqual(workStillDue(both, { tokens: 50, requests: 4 }, 100), { tokens: 0, requests: 3 });
+  const off: RateLimits = { requestsPerMinute: null, tokensPerMinute: null, burst: 20 };
+  assert.deepEqual(workStillDue(off, { tokens: 50_000, requests: 800 }, 0), { tokens: 0, requests: 0 });
+});
+
+test("prompts × n completions drain the request bucket: the next request gets 429", async () => {
+  const limits: RateLimits = { requestsPerMinute: 60, tokensPerMinute: null, burst: 10 };
+  const { limiter } = spyLimiter();
+  const step = rateLimit(limiter);
+  const batch = stepContext({ url: "/v1/completions", headers: { "content-length": "100" } });
+  batch.ctx.access = userAccess("bob", limits);
+  assert.equal(await runStep(step, batch.ctx), "passed");
+  await batch.ctx.chargeWork?.({ tokens: 0, requests: 200 * 4 });
+  const next = stepContext({ url: "/v1/completions", headers: { "content-length": "100" } });
+  next.ctx.access = userAccess("bob", limits);
+  assert.equal(await runStep(step, next.ctx), "rate_limited");
 });

@@ -26,6 +26,14 @@ export interface ApiSpec {
    * /v1/messages and /v1/responses streams always end with usage.
    */
   readonly asksStreamUsage: boolean;
+  /**
+   * Fields that hold a batch: each entry is a separate input llama-server runs (a completion
+   * per prompt, an embedding per input, a score per document). Bounded by
+   * server.requestLimits.maxPrompts; a generating route's prompts count as requests.
+   */
+  readonly batch: readonly string[];
+  /** Whether the route generates text (its work grows with n and max_tokens). */
+  readonly generates: boolean;
 }
 
 const need = (name: string, type: FieldType): FieldRule => ({ name, type, required: true });
@@ -35,7 +43,13 @@ function spec(
   path: string,
   dialect: Dialect,
   fields: readonly FieldRule[],
-  options: { upstreamPath?: string; asksStreamUsage?: boolean; oneOf?: readonly string[] } = {},
+  options: {
+    upstreamPath?: string;
+    asksStreamUsage?: boolean;
+    oneOf?: readonly string[];
+    batch?: readonly string[];
+    generates?: boolean;
+  } = {},
 ): ApiSpec {
   return {
     path,
@@ -44,27 +58,43 @@ function spec(
     fields,
     oneOf: options.oneOf ?? [],
     asksStreamUsage: options.asksStreamUsage ?? false,
+    batch: options.batch ?? [],
+    generates: options.generates ?? false,
   };
 }
 
 /** The POST routes, in the order README.md lists them. */
 export function apiSpecs(): ApiSpec[] {
   const rerank = [need("query", "string"), may("documents", "array"), may("texts", "array")];
+  const reranking = { oneOf: ["documents", "texts"], batch: ["documents", "texts"] };
   return [
-    spec("/v1/chat/completions", "openai", [need("messages", "messages")], { asksStreamUsage: true }),
-    spec("/v1/completions", "openai", [need("prompt", "string-or-array")]),
-    spec("/v1/embeddings", "openai", [need("input", "string-or-array")]),
-    spec("/v1/rerank", "openai", rerank, { oneOf: ["documents", "texts"] }),
-    spec("/rerank", "openai", rerank, { upstreamPath: "/v1/rerank", oneOf: ["documents", "texts"] }),
-    spec("/v1/responses", "responses", [need("input", "string-or-array")]),
-    spec("/v1/messages", "anthropic", [need("messages", "messages"), may("system", "string-or-array")]),
+    spec("/v1/chat/completions", "openai", [need("messages", "messages")], {
+      asksStreamUsage: true,
+      generates: true,
+    }),
+    spec("/v1/completions", "openai", [need("prompt", "string-or-array")], {
+      batch: ["prompt"],
+      generates: true,
+    }),
+    spec("/v1/embeddings", "openai", [need("input", "string-or-array")], { batch: ["input"] }),
+    spec("/v1/rerank", "openai", rerank, reranking),
+    spec("/rerank", "openai", rerank, { upstreamPath: "/v1/rerank", ...reranking }),
+    spec("/v1/responses", "responses", [need("input", "string-or-array")], { generates: true }),
+    spec("/v1/messages", "anthropic", [need("messages", "messages"), may("system", "string-or-array")], {
+      generates: true,
+    }),
     spec("/v1/messages/count_tokens", "none", [need("messages", "messages")]),
-    spec("/infill", "native", [
-      need("input_prefix", "string"),
-      need("input_suffix", "string"),
-      may("prompt", "string"),
-      may("input_extra", "array"),
-    ]),
+    spec(
+      "/infill",
+      "native",
+      [
+        need("input_prefix", "string"),
+        need("input_suffix", "string"),
+        may("prompt", "string"),
+        may("input_extra", "array"),
+      ],
+      { generates: true },
+    ),
     spec("/tokenize", "none", [need("content", "string-or-array")]),
     spec("/detokenize", "none", [need("tokens", "array")]),
   ];

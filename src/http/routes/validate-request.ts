@@ -1,6 +1,8 @@
+import type { RequestLimits } from "../../config/security-types.js";
 import { GatewayError } from "../../errors/gateway-error.js";
 import type { ApiSpec, FieldType } from "./api-specs.js";
 import { checkRequestPolicy } from "./request-policy.js";
+import { checkRequestShape, DEFAULT_REQUEST_LIMITS } from "./request-shape.js";
 
 type Body = Record<string, unknown>;
 
@@ -52,10 +54,14 @@ function checkCommon(body: Body): void {
 /**
  * Checks what the gateway itself reads or must keep from llama-server, so bad input is a 400
  * naming the param and never reaches llama-server: the common fields, the route's input
- * fields, and the request policy (docs/request-policy.md). Everything else is llama-server's
- * to judge.
+ * fields, the shape limits and the request policy (docs/request-policy.md). Everything else is
+ * llama-server's to judge.
  */
-export function validateRequest(spec: ApiSpec, body: Body): void {
+export function validateRequest(
+  spec: ApiSpec,
+  body: Body,
+  limits: RequestLimits = DEFAULT_REQUEST_LIMITS,
+): void {
   checkCommon(body);
   for (const rule of spec.fields) {
     const value = body[rule.name];
@@ -73,5 +79,6 @@ export function validateRequest(spec: ApiSpec, body: Body): void {
   if (spec.oneOf.length > 0 && spec.oneOf.every((name) => body[name] === undefined || body[name] === null)) {
     throw invalid(spec.oneOf[0] as string, `one of ${spec.oneOf.join(", ")} is required`);
   }
+  checkRequestShape(spec, body, limits);
   checkRequestPolicy(body);
 }
