@@ -2,27 +2,29 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { Agent } from "undici";
-import type { GatewayConfig } from "./config/types.js";
-import { createRequestHandler } from "./http/handle-request.js";
+import { statusReport } from "./admin/status.js";
+import type { ConfigProblem, GatewayConfig } from "./config/types.js";
+import { GatewayError } from "./errors/gateway-error.js";
+import { createGpuInfo, type GpuInfo } from "./gpu/gpu-info.js";
 import { clientErrorHandler } from "./http/middleware/client-error.js";
-import { requestPipeline } from "./http/middleware/pipeline.js";
-import { Router } from "./http/router.js";
-import { routeTable } from "./http/routes/table.js";
-import { DEFAULT_RESTART_POLICY } from "./process/crash-history.js";
+import { refuseConnect, refuseExpectation } from "./http/protocol-refusals.js";
 import type { RuntimeRecord } from "./process/runtime-record.js";
-import { Supervisor } from "./process/supervisor.js";
 import { compileHttpParser } from "./proxy/compile-http-parser.js";
-import { Catalog } from "./scheduler/catalog.js";
+import { InFlight } from "./runtime/in-flight.js";
+import { type LoadedConfig, Runtime } from "./runtime/runtime.js";
 import { modelMemory } from "./scheduler/memory-estimate.js";
-import { ModelGroup } from "./scheduler/model-group.js";
+import type { ModelGroup } from "./scheduler/model-group.js";
 import { Scheduler } from "./scheduler/scheduler.js";
-import { noAccess } from "./security/access.js";
 import { createLimiter } from "./security/create-limiter.js";
-import { KeyTable } from "./security/key-table.js";
+
+/** After the drain: how long cut requests get to write their error before connections close. */
+const CUT_GRACE_MS = 1_000;
 
 /** The composition root: the only place that constructs and wires the parts. */
 export interface GatewayDeps {
   readonly config: GatewayConfig;
+  /** SHA-256 of the config file's bytes; null for a config built in code. */
+  readonly configHash?: string | null;
   /** The llama-server binary for `model:` entries. */
   readonly binary: string;
   readonly env: NodeJS.ProcessEnv;
@@ -31,84 +33,41 @@ export interface GatewayDeps {
   readonly deathSignalWrapper: string | null;
   /** What this run started, so the next run can stop what a SIGKILLed gateway left behind. */
   readonly record: RuntimeRecord | null;
+  /** Reads the config file again (reload); without it, reloads answer that there is no file. */
+  readonly readConfig?: () => Promise<LoadedConfig>;
+  /** The binary a reloaded config runs, or the problem when it is missing. */
+  readonly locateBinary?: (config: GatewayConfig) => Promise<string | ConfigProblem>;
+  readonly gpu?: GpuInfo;
+  readonly version?: string;
 }
 
 export interface Gateway {
   readonly server: Server;
   readonly scheduler: Scheduler;
+  readonly runtime: Runtime;
   listen(): Promise<AddressInfo>;
   /** Stop accepting, drain in-flight requests (up to shutdownTimeout), stop every child. */
   shutdown(): Promise<void>;
+  /** A second signal: stop waiting for the drain; streams still open get an in-band error. */
+  hurry(): void;
 }
 
-const READINESS_INTERVAL_MS = 20;
-/** After ready: every 10 s, 2 s timeout, 3 misses → restart (RELIABILITY.md defaults). */
-const LIVENESS = { intervalMs: 10_000, timeoutMs: 2_000, failures: 3 };
-const LOG_LINES = 200;
-
-function buildGroups(deps: GatewayDeps, onIdle: (group: ModelGroup) => void): Map<string, ModelGroup> {
-  const groups = new Map<string, ModelGroup>();
-  for (const model of Object.values(deps.config.models)) {
-    const supervisors = Array.from(
-      { length: model.instances },
-      (_, index) =>
-        new Supervisor(
-          {
-            name: `${model.id}#${index}`,
-            modelId: model.id,
-            launch: model.launch,
-            binary: deps.binary,
-            env: model.env,
-            startupTimeoutMs: model.startupTimeoutMs,
-            stopTimeoutMs: model.stopTimeoutMs,
-            readinessIntervalMs: READINESS_INTERVAL_MS,
-            logLines: LOG_LINES,
-            deathSignalWrapper: deps.deathSignalWrapper,
-            restart: DEFAULT_RESTART_POLICY,
-            liveness: LIVENESS,
-          },
-          deps.env,
-        ),
-    );
-    for (const supervisor of supervisors) {
-      supervisor.onEvent((event) => {
-        if (event.type === "spawned") {
-          deps.log.info({ instance: event.name, pid: event.pid, port: event.port }, "spawned llama-server");
-          void deps.record?.add({ pid: event.pid, port: event.port, name: event.name });
-        } else if (event.type === "reaped") {
-          void deps.record?.remove(event.pid);
-        } else if (event.type === "crashed") {
-          deps.log.warn(
-            {
-              instance: event.name,
-              reason: event.reason,
-              restartInMs: event.restartInMs,
-              lastLines: event.lastLines,
-            },
-            event.restartInMs === null
-              ? "llama-server crashed too often: model parked as failed"
-              : "llama-server crashed",
-          );
-        } else {
-          deps.log.info({ instance: event.name, from: event.from, to: event.to }, "instance state");
-        }
-      });
-    }
-    groups.set(model.id, new ModelGroup(model, supervisors, onIdle));
-  }
-  return groups;
-}
-
+/**
+ * The shell: what lives as long as the process (listening socket, connections, the scheduler
+ * and its children, the upstream connection pool, the log). Everything the config decides is in
+ * the runtime's current generation, which a reload replaces (runtime/runtime.ts).
+ */
 export function createGateway(deps: GatewayDeps): Gateway {
   const { config, log } = deps;
-  // The closure runs only after construction, when `scheduler` is initialised.
-  const groups = buildGroups(deps, (group) => scheduler.notifyIdle(group));
-  const scheduler = new Scheduler(groups, {
-    limits: {
-      maxLoadedModels: config.scheduler.maxLoadedModels,
-      memoryBudgetBytes: config.scheduler.memoryBudgetBytes,
+  const startedAt = Date.now();
+  const memory = new Map<ModelGroup, number>();
+  const scheduler = new Scheduler({
+    limits: config.scheduler,
+    memoryOf: async (group) => {
+      const bytes = await modelMemory(group.model);
+      memory.set(group, bytes);
+      return bytes;
     },
-    memoryOf: (group) => modelMemory(group.model),
     onUnload: (model, reason) => log.info({ model, reason }, "unloading model"),
   });
   // One connection pool per child origin, unlimited connections: a pool capped at N
@@ -119,32 +78,71 @@ export function createGateway(deps: GatewayDeps): Gateway {
     headersTimeout: 0,
     bodyTimeout: 0,
   });
+  const gpu = deps.gpu ?? createGpuInfo();
+  const inFlight = new InFlight();
   let draining = false;
-  const router = new Router(
-    routeTable({
-      catalog: new Catalog(config),
-      scheduler,
-      dispatcher,
-      bodyLimitBytes: config.server.bodyLimitBytes,
-      idleTimeoutMs: config.server.streamIdleTimeoutMs,
-      createdAt: Math.floor(Date.now() / 1000),
-      isDraining: () => draining,
-      upstreamPassthrough: config.server.upstreamPassthrough,
-    }),
+  const runtime: Runtime = Runtime.create(
+    {
+      shell: {
+        log,
+        scheduler,
+        dispatcher,
+        createdAt: Math.floor(startedAt / 1000),
+        isDraining: () => draining,
+      },
+      admin: {
+        status: () =>
+          statusReport({
+            version: deps.version ?? "unknown",
+            startedAt,
+            now: Date.now(),
+            generation: {
+              number: runtime.current.number,
+              configFile: runtime.current.config.source,
+              configHash: runtime.current.configHash,
+              loadedAt: runtime.current.loadedAt,
+            },
+            groups: [...runtime.current.groups.values()],
+            retiring: scheduler.retiring(),
+            limits: runtime.current.config.scheduler,
+            memoryOf: (group) => memory.get(group) ?? null,
+            lastLines: 20,
+          }),
+        gpu: () => gpu.read(),
+      },
+      groups: {
+        env: deps.env,
+        log,
+        deathSignalWrapper: deps.deathSignalWrapper,
+        record: deps.record,
+        hooks: {
+          onIdle: (group) => scheduler.notifyIdle(group),
+          onCooledDown: (group) => scheduler.notifyCooledDown(group),
+        },
+      },
+      log,
+      readConfig:
+        deps.readConfig ??
+        (async () => ({
+          result: {
+            ok: false,
+            problems: [{ path: "", message: "this gateway was not started from a config file" }],
+          },
+          hash: null,
+        })),
+      locateBinary: deps.locateBinary ?? (async () => deps.binary),
+      createLimiter: (next) => createLimiter(next.rateLimit.redis, log),
+      applyServerSettings: (next) => {
+        server.headersTimeout = next.server.headersTimeoutMs;
+        server.requestTimeout = next.server.requestTimeoutMs;
+        server.maxConnections = next.server.maxConnections;
+        log.level = next.logging.level;
+      },
+    },
+    config,
+    deps.binary,
+    deps.configHash ?? null,
   );
-  // Key files are read here, once: a key that cannot be read stops the start (config/load checked it).
-  const keys = KeyTable.fromConfig(config.auth, config.rateLimit);
-  const limiter = createLimiter(config.rateLimit.redis, log);
-  const handle = createRequestHandler({
-    router,
-    log,
-    steps: requestPipeline({ config, keys, limiter }),
-    initialAccess: noAccess(config.rateLimit),
-    trustProxy: config.server.trustProxy,
-    streamIdleTimeoutMs: config.server.streamIdleTimeoutMs,
-  });
-  let inFlight = 0;
-  let onDrained: (() => void) | null = null;
   const server = createServer(
     {
       headersTimeout: config.server.headersTimeoutMs,
@@ -159,54 +157,52 @@ export function createGateway(deps: GatewayDeps): Gateway {
       noDelay: true,
     },
     (req, res) => {
-      inFlight++;
-      res.once("close", () => {
-        inFlight--;
-        if (inFlight === 0) onDrained?.();
-      });
-      handle(req, res);
+      runtime.handle(req, res, inFlight.track(res));
     },
   );
   server.maxConnections = config.server.maxConnections;
   server.on("clientError", clientErrorHandler(log));
+  server.on("connect", refuseConnect(log));
+  server.on("checkExpectation", refuseExpectation(log));
 
   return {
     server,
     scheduler,
+    runtime,
     listen: async () => {
-      await Promise.all([limiter.ready(), compileHttpParser()]);
+      await Promise.all([runtime.current.limiter.ready(), compileHttpParser()]);
       return new Promise((resolve, reject) => {
         server.once("error", reject);
         server.listen(config.server.port, config.server.host, () => {
           server.off("error", reject);
-          for (const model of Object.values(config.models)) {
-            if (!model.preload) continue;
-            scheduler.load(model.id).catch((error: unknown) => {
-              log.error({ model: model.id, err: error }, "preloading the model failed");
-            });
-          }
+          runtime.preload();
           resolve(server.address() as AddressInfo);
         });
       });
     },
+    hurry: () => inFlight.hurry(),
     shutdown: async () => {
       draining = true;
       scheduler.close();
       server.close();
       server.closeIdleConnections();
-      if (inFlight > 0) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, config.server.shutdownTimeoutMs);
-          onDrained = () => {
-            clearTimeout(timer);
-            resolve();
-          };
+      // Keep-alive connections that go idle during the drain are closed as they go idle.
+      const idleSweep = setInterval(() => server.closeIdleConnections(), 250);
+      await inFlight.drain(runtime.current.config.server.shutdownTimeoutMs);
+      clearInterval(idleSweep);
+      if (inFlight.size > 0) {
+        const reason = new GatewayError("shutting_down", "the gateway stopped before this request finished", {
+          retryAfterSeconds: 5,
         });
+        inFlight.cutAll(reason);
+        scheduler.cancelWaiting(reason);
+        // The cut streams write their in-band error and end; a moment for those bytes to go out.
+        await inFlight.drain(CUT_GRACE_MS);
       }
       server.closeAllConnections();
       await scheduler.stopAll();
       await deps.record?.close();
-      await limiter.close();
+      await runtime.current.limiter.close();
       await dispatcher.destroy();
     },
   };

@@ -14,6 +14,8 @@ export interface CliArgs {
   readonly vocab: string | undefined;
   readonly seed: string | undefined;
   readonly port: string | undefined;
+  /** Poll the config file and reload when it changes. */
+  readonly watch: boolean;
 }
 
 const OPTIONS = {
@@ -25,6 +27,7 @@ const OPTIONS = {
   vocab: { type: "string" },
   seed: { type: "string" },
   port: { type: "string" },
+  watch: { type: "boolean" },
 } as const;
 
 /** The seed's Go-style `-config file` form: one dash before a long option name. */
@@ -56,5 +59,6 @@ export function parseCli(argv: readonly string[]): CliArgs {
     vocab: values.vocab,
     seed: values.seed,
     port: values.port,
+    watch: values.watch ?? false,
   };
 }

@@ -47,7 +47,7 @@ async function run(argv: readonly string[]): Promise<ExitCode> {
         process.stderr.write(`--port must be a port number, got ${args.port}\n`);
         return EXIT.usage;
       }
-      return serveCommand(args.config, port);
+      return serveCommand(args.config, port, { watch: args.watch });
     }
   }
 }

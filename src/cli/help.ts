@@ -2,7 +2,9 @@ export const HELP = `llamawrapper: an OpenAI-compatible gateway for llama.cpp
 
 Usage:
   llamawrapper --config config.yaml          start the gateway (also: -config config.yaml)
-  llamawrapper serve --config FILE [--port N] the same, explicitly
+  llamawrapper serve --config FILE [--port N] [--watch]
+                                              the same, explicitly; --watch reloads the config
+                                              when the file changes (also: SIGHUP, POST /admin/reload)
   llamawrapper check --config FILE            validate a config, print every problem with its path
   llamawrapper setup [--cuda] [--force]       build llama-server from the pinned llama.cpp source
   llamawrapper make-tiny-model OUT.gguf [--vocab FILE] [--seed N]

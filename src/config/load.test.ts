@@ -4,6 +4,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { DEFAULT_REQUEST_LIMITS } from "../http/routes/request-shape.js";
 import { formatProblems } from "./format-problems.js";
 import { loadConfig, parseConfig } from "./load.js";
 import type { ConfigResult, GatewayConfig } from "./types.js";
@@ -34,13 +35,16 @@ test("a minimal config gets every default", () => {
       requestTimeoutMs: 60_000,
       maxHeaderBytes: 16 * 1024,
       maxConnections: 4096,
+      maxResponseBufferBytes: 16 * 1024 * 1024,
+      // The http layer's fallback when it is given no limits must be the schema's defaults.
+      requestLimits: DEFAULT_REQUEST_LIMITS,
       firstByteTimeoutMs: 600_000,
       streamIdleTimeoutMs: 300_000,
       trustProxy: 0,
       allowedHosts: [],
     },
     llamaServer: { binary: null },
-    scheduler: { maxLoadedModels: 2, memoryBudgetBytes: null },
+    scheduler: { maxLoadedModels: 2, memoryBudgetBytes: null, coolDownMs: 30_000, maxCoolDownMs: 600_000 },
     logging: { level: "info", file: null },
     cors: {
       origins: [],
@@ -135,6 +139,8 @@ models:
     requestTimeoutMs: 60_000,
     maxHeaderBytes: 16 * 1024,
     maxConnections: 4096,
+    maxResponseBufferBytes: 16 * 1024 * 1024,
+    requestLimits: DEFAULT_REQUEST_LIMITS,
     firstByteTimeoutMs: 600_000,
     streamIdleTimeoutMs: 300_000,
     trustProxy: 0,

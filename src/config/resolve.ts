@@ -51,6 +51,8 @@ export function resolveConfig(parsed: ParsedConfig, baseDir: string, source: str
     scheduler: {
       maxLoadedModels: parsed.scheduler.maxLoadedModels,
       memoryBudgetBytes: parsed.scheduler.memoryBudget,
+      coolDownMs: parsed.scheduler.coolDown,
+      maxCoolDownMs: Math.max(parsed.scheduler.coolDown, parsed.scheduler.maxCoolDown),
     },
     logging: {
       level: parsed.logging.level,

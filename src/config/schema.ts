@@ -61,6 +61,12 @@ export function configSchema() {
               "Requests that may wait per model (for a free slot or a load); more get 503 queue_full.",
             ),
           queueTimeout: durationSchema("60s", "Longest wait in a model's queue before 503 queue_timeout.", 1),
+          coolDown: durationSchema(
+            "30s",
+            "How long a model parked as failed (it crashed or failed to load 5 times in 60 s) waits before it tries again by itself; doubles with each cool-down in a row, up to maxCoolDown.",
+            1,
+          ),
+          maxCoolDown: durationSchema("10m", "The longest cool-down of a failed model.", 1),
         })
         .prefault({})
         .describe("Which models stay loaded."),

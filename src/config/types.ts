@@ -67,6 +67,9 @@ export interface GatewayConfig {
     readonly maxLoadedModels: number;
     /** null = no memory budget, only maxLoadedModels. */
     readonly memoryBudgetBytes: number | null;
+    /** First wait of a `failed` model before it tries again by itself; doubles up to maxCoolDownMs. */
+    readonly coolDownMs: number;
+    readonly maxCoolDownMs: number;
   };
   readonly logging: {
     readonly level: LogLevel;

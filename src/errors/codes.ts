@@ -38,6 +38,13 @@ export const ERROR_CODES = {
     retryable: false,
     summary: "The body sets a llama-server-internal field that the request policy refuses.",
   },
+  request_limit_exceeded: {
+    status: 400,
+    type: "invalid_request_error",
+    retryable: false,
+    summary:
+      "The body is past a shape limit (nesting depth, prompts, n, tools, schema size); param names the field.",
+  },
   context_length_exceeded: {
     status: 400,
     type: "invalid_request_error",
@@ -81,6 +88,19 @@ export const ERROR_CODES = {
     retryable: false,
     summary: "The request headers or body did not arrive in time.",
   },
+  model_busy: {
+    status: 409,
+    type: "invalid_request_error",
+    retryable: false,
+    summary:
+      "An admin unload waited for the model's requests longer than its drain timeout; nothing was stopped.",
+  },
+  config_invalid: {
+    status: 400,
+    type: "invalid_request_error",
+    retryable: false,
+    summary: "An admin reload found problems in the config file; the running config is kept.",
+  },
   body_too_large: {
     status: 413,
     type: "invalid_request_error",
@@ -92,6 +112,12 @@ export const ERROR_CODES = {
     type: "invalid_request_error",
     retryable: false,
     summary: "The body is not application/json.",
+  },
+  expectation_failed: {
+    status: 417,
+    type: "invalid_request_error",
+    retryable: false,
+    summary: "The request has an Expect header other than 100-continue.",
   },
   rate_limited: {
     status: 429,
@@ -135,6 +161,12 @@ export const ERROR_CODES = {
     retryable: false,
     summary: "llama-server answered with something the gateway could not use.",
   },
+  backend_response_too_large: {
+    status: 502,
+    type: "server_error",
+    retryable: false,
+    summary: "llama-server's non-streamed or error answer was larger than server.maxResponseBuffer.",
+  },
   backend_unavailable: {
     status: 503,
     type: "server_error",
@@ -157,7 +189,8 @@ export const ERROR_CODES = {
     status: 503,
     type: "server_error",
     retryable: true,
-    summary: "The model crashed too often and is parked until an admin reset or a config reload.",
+    summary:
+      "The model crashed or failed to load too often and is parked until its cool-down ends, an admin reset, or a reload that changes it.",
   },
   queue_full: {
     status: 503,

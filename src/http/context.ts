@@ -29,6 +29,14 @@ export function emptyFacts(): RequestFacts {
   };
 }
 
+/** The work a request's body asks for (routes/request-work.ts), charged to its rate limits. */
+export interface RequestWork {
+  /** Prompt tokens plus the completion tokens it may generate. */
+  readonly tokens: number;
+  /** Completions it generates (prompts × n); 1 for a route that generates nothing. */
+  readonly requests: number;
+}
+
 export interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
@@ -39,6 +47,11 @@ export interface RequestContext {
   readonly startedAt: number;
   /** Aborted when the client goes away before its response finished. */
   readonly signal: AbortSignal;
+  /**
+   * Aborted (with a GatewayError) when the gateway cuts the request: the shutdown drain ran
+   * out. A stream then ends with that error in-band instead of a dropped connection.
+   */
+  readonly cut: AbortSignal;
   readonly facts: RequestFacts;
   /** The client's address: the socket's, or from X-Forwarded-For within server.trustProxy hops. */
   readonly clientAddress: string;
@@ -47,6 +60,12 @@ export interface RequestContext {
    * that resolves a model calls `ctx.access.requireModel(model)` (403 outside the key's scope).
    */
   access: Access;
+  /**
+   * Set by the rate-limit step when the caller is limited. That step runs before the body is
+   * read, so it charges only what the headers tell; a route charges the rest here once it has
+   * read the body (a chunked body included). Rejects with 429 when the work does not fit.
+   */
+  chargeWork?: (work: RequestWork) => Promise<void>;
 }
 
 export type Handler = (ctx: RequestContext) => Promise<void>;

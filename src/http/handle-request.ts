@@ -11,6 +11,8 @@ import { requestIdFrom } from "./request-id.js";
 import type { Router } from "./router.js";
 import { sendError } from "./send.js";
 
+const NEVER = new AbortController().signal;
+
 export interface RequestHandlerDeps {
   readonly router: Router;
   readonly log: Logger;
@@ -32,8 +34,8 @@ export interface RequestHandlerDeps {
  */
 export function createRequestHandler(
   deps: RequestHandlerDeps,
-): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => {
+): (req: IncomingMessage, res: ServerResponse, cut?: AbortSignal) => void {
+  return (req, res, cut = NEVER) => {
     const abort = new AbortController();
     const ctx: RequestContext = {
       req,
@@ -42,6 +44,7 @@ export function createRequestHandler(
       path: pathOf(req.url),
       startedAt: performance.now(),
       signal: abort.signal,
+      cut,
       facts: emptyFacts(),
       clientAddress: clientAddressOf(req, deps.trustProxy),
       access: deps.initialAccess,
@@ -66,6 +69,12 @@ export function createRequestHandler(
       await handler(ctx);
     };
     run().catch((error: unknown) => {
+      // A client that left (while queued, loading or mid-answer) is no error of the gateway's.
+      if (abort.signal.aborted && error === abort.signal.reason) {
+        ctx.facts.errorCode = "client_closed";
+        deps.log.debug({ requestId: ctx.requestId }, "the client went away before its answer");
+        return;
+      }
       const failure = toGatewayError(error);
       ctx.facts.errorCode = failure.code;
       if (failure.code === "internal_error")

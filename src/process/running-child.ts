@@ -27,6 +27,8 @@ export interface SpawnOptions {
   readonly port: number;
   readonly apiKey: string;
   readonly logLines: number;
+  /** Complete output lines as they arrive (admin log following); must not throw. */
+  readonly onLines?: (lines: readonly string[]) => void;
 }
 
 /** What llama.cpp's router sends a child to make it shut down (server-models.cpp). */
@@ -57,10 +59,12 @@ export class RunningChild {
     this.pid = child.pid ?? 0;
     this.ring = new LineRing(options.logLines);
     const onOutput = (chunk: Buffer) => {
-      for (const line of this.ring.push(chunk.toString("utf8"))) {
+      const lines = this.ring.push(chunk.toString("utf8"));
+      for (const line of lines) {
         if (line.includes(BIND_FAILURE)) this.#bindFailure = true;
         if (parseRouterChildLine(line) === "ready") this.#markReady();
       }
+      if (lines.length > 0) options.onLines?.(lines);
     };
     child.stdout?.on("data", onOutput);
     child.stderr?.on("data", onOutput);

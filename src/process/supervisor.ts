@@ -6,7 +6,7 @@ import { freePort } from "./free-port.js";
 import { buildLaunch } from "./launch.js";
 import { watchLiveness } from "./liveness.js";
 import { type ReadyOutcome, RunningChild } from "./running-child.js";
-import { abortable, delay } from "./waits.js";
+import { abortable, type Deferred, deferred, delay } from "./waits.js";
 
 export type ChildState = "stopped" | "starting" | "ready" | "stopping" | "failed";
 
@@ -31,6 +31,13 @@ export interface ChildSpec {
   readonly deathSignalWrapper: string | null;
   readonly restart: RestartPolicy;
   readonly liveness: LivenessSpec;
+  /** How long a `failed` child waits before it tries again by itself (doubling up to the max). */
+  readonly coolDown: CoolDownPolicy;
+}
+
+export interface CoolDownPolicy {
+  readonly initialMs: number;
+  readonly maxMs: number;
 }
 
 /** Where a ready child listens and the key that it alone accepts. */
@@ -52,16 +59,35 @@ export type SupervisorEvent =
       readonly lastLines: readonly string[];
       /** ms until the restart, or null when the child was parked in `failed`. */
       readonly restartInMs: number | null;
-    };
+    }
+  /** A restart after a crash failed too; another follows after `restartInMs`, or it is parked. */
+  | {
+      readonly type: "restart-failed";
+      readonly name: string;
+      readonly reason: string;
+      readonly lastLines: readonly string[];
+      readonly restartInMs: number | null;
+    }
+  /** Output lines of the child, as they arrive. */
+  | { readonly type: "output"; readonly name: string; readonly lines: readonly string[] }
+  /** The cool-down of a `failed` child ended: it leaves `failed` and tries again if it was wanted. */
+  | { readonly type: "cooled-down"; readonly name: string; readonly retrying: boolean };
 
+/** What the admin API and /v1/models show of one child. */
 export interface SupervisorSnapshot {
   readonly name: string;
   readonly state: ChildState;
   readonly pid: number | null;
   readonly port: number | null;
+  /** ms since epoch when it became ready; null unless ready. */
   readonly readySince: number | null;
+  /** Restarts after crashes since the gateway started (a reset does not clear it). */
+  readonly restarts: number;
   readonly recentCrashes: number;
+  /** Why it is failed (for operators: includes llama-server's last output), or null. */
   readonly failure: string | null;
+  /** ms since epoch of the next automatic try out of `failed`; null when none is planned. */
+  readonly retryAt: number | null;
 }
 
 const PORT_ATTEMPTS = 3;
@@ -88,12 +114,30 @@ export class Supervisor {
   #crashes: number[] = [];
   #failure: GatewayError | null = null;
   #stopLiveness: (() => void) | null = null;
+  /** The last child's output, kept after it exited: why a model failed must stay readable. */
+  #lastRing: RunningChild["ring"] | null = null;
+  #restarts = 0;
+  /** Whether someone asked for it to run (ensureReady) and nobody stopped it since. */
+  #wanted = false;
+  /** Cool-downs in a row without a ready child in between (the back-off doubles with each). */
+  #coolDowns = 0;
+  #coolDownTimer: NodeJS.Timeout | null = null;
+  #retryAt: number | null = null;
+  /**
+   * Set from a crash until the child is ready again, parked or stopped: requests asking for it
+   * meanwhile wait through every restart attempt instead of failing on the first one that fails.
+   */
+  #recovery: Deferred<Endpoint> | null = null;
 
   /** `pickPort` is injectable so tests can hand out a port that is already taken. */
   constructor(spec: ChildSpec, baseEnv: NodeJS.ProcessEnv, pickPort: () => Promise<number> = freePort) {
     this.spec = spec;
     this.#baseEnv = baseEnv;
     this.#pickPort = pickPort;
+  }
+
+  get name(): string {
+    return this.spec.name;
   }
 
   onEvent(listener: (event: SupervisorEvent) => void): () => void {
@@ -109,8 +153,10 @@ export class Supervisor {
       pid: child?.pid ?? null,
       port: child?.port ?? null,
       readySince: this.#readySince,
+      restarts: this.#restarts,
       recentCrashes: this.#crashes.length,
       failure: this.#failure?.message ?? null,
+      retryAt: this.#retryAt,
     };
   }
 
@@ -121,38 +167,84 @@ export class Supervisor {
   }
 
   logs(count?: number): string[] {
-    return this.#child?.ring.tail(count) ?? [];
+    return (this.#child?.ring ?? this.#lastRing)?.tail(count) ?? [];
+  }
+
+  /** The error requests get while parked in `failed`; null otherwise. */
+  failure(): GatewayError | null {
+    return this.#failure;
   }
 
   /** Resolves with the endpoint once the child is ready, starting it if needed. */
   ensureReady(signal?: AbortSignal): Promise<Endpoint> {
     const ready = this.endpoint();
     if (ready !== null) return Promise.resolve(ready);
+    this.#wanted = true;
     if (this.#failure !== null) return Promise.reject(this.#failure);
+    if (this.#recovery !== null)
+      return signal === undefined ? this.#recovery.promise : abortable(this.#recovery.promise, signal);
     this.#starting ??= this.#track(this.#serialized(() => this.#start()));
     return signal === undefined ? this.#starting : abortable(this.#starting, signal);
   }
 
   /** Graceful stop: SIGTERM the group, wait stopTimeout, SIGKILL, reap. Aborts a start or back-off. */
   stop(): Promise<void> {
+    this.#wanted = false;
     this.#abortStart();
     return this.#serialized(() => this.#halt((child) => child.terminate(this.spec.stopTimeoutMs)));
   }
 
   /** Forceful stop: SIGKILL the group at once, reap. */
   kill(): Promise<void> {
+    this.#wanted = false;
     this.#abortStart();
     return this.#serialized(() => this.#halt((child) => child.kill()));
   }
 
   /** Leave `failed` (admin reset, config reload): the crash history is forgotten. */
   reset(): void {
+    this.#coolDowns = 0;
+    this.#leaveFailed();
+  }
+
+  #leaveFailed(): void {
+    if (this.#coolDownTimer !== null) clearTimeout(this.#coolDownTimer);
+    this.#coolDownTimer = null;
+    this.#retryAt = null;
     this.#crashes = [];
     this.#failure = null;
     if (this.#state === "failed") this.#transition("stopped");
   }
 
+  /**
+   * Parks the child in `failed` with `failure` and plans the automatic retry: a transient cause
+   * (GPU memory held by another process) must not need a human. The wait doubles with each
+   * cool-down in a row, up to the policy's max; a child that became ready starts over.
+   */
+  #park(failure: GatewayError): void {
+    const { initialMs, maxMs } = this.spec.coolDown;
+    const waitMs = Math.min(maxMs, initialMs * 2 ** this.#coolDowns);
+    this.#coolDowns++;
+    this.#retryAt = Date.now() + waitMs;
+    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+    this.#failure = new GatewayError(
+      failure.code,
+      `${failure.message}. Parked as failed: the next automatic try is in ${seconds}s (sooner after an admin reset or a config reload that changes the model)`,
+      { retryAfterSeconds: seconds },
+    );
+    if (this.#coolDownTimer !== null) clearTimeout(this.#coolDownTimer);
+    this.#coolDownTimer = setTimeout(() => {
+      this.#coolDownTimer = null;
+      if (this.#failure === null) return;
+      this.#leaveFailed();
+      // Whoever owns it decides whether to start it again (the scheduler: if it is still wanted).
+      this.#emit({ type: "cooled-down", name: this.spec.name, retrying: this.#wanted });
+    }, waitMs);
+    this.#coolDownTimer.unref();
+  }
+
   #abortStart(): void {
+    this.#endRecovery(new GatewayError("shutting_down", `model ${this.spec.modelId} was stopped`));
     this.#startAbort?.abort(
       new GatewayError("shutting_down", `model ${this.spec.modelId} was stopped while it was starting`),
     );
@@ -205,6 +297,7 @@ export class Supervisor {
       for (let attempt = 1; ; attempt++) {
         const child = await this.#spawn();
         this.#child = child;
+        this.#lastRing = child.ring;
         const outcome = await child.waitReady(
           this.spec.startupTimeoutMs,
           this.spec.readinessIntervalMs,
@@ -229,6 +322,7 @@ export class Supervisor {
   }
 
   #onReady(child: RunningChild): void {
+    this.#coolDowns = 0;
     this.#transition("ready");
     this.#stopLiveness = watchLiveness({
       port: child.port,
@@ -255,10 +349,11 @@ export class Supervisor {
     this.#crashes = recentCrashes(this.#crashes, now, this.spec.restart);
     const decision = decideRestart(this.#crashes, this.spec.restart);
     if (decision.kind === "fail") {
-      this.#failure = new GatewayError(
-        "model_failed",
-        `model ${this.spec.modelId} crashed ${decision.crashes} times within ${this.spec.restart.windowMs / 1000}s and is parked until an admin reset or config reload; last: ${reason}${lastLines.length ? `\n${lastLines.join("\n")}` : ""}`,
-        { retryAfterSeconds: 30 },
+      this.#park(
+        new GatewayError(
+          "model_failed",
+          `model ${this.spec.modelId} crashed ${decision.crashes} times within ${this.spec.restart.windowMs / 1000}s; last: ${reason}`,
+        ),
       );
       this.#transition("failed");
       this.#emit({ type: "crashed", name: this.spec.name, reason, lastLines, restartInMs: null });
@@ -266,11 +361,47 @@ export class Supervisor {
     }
     this.#transition("stopped");
     this.#emit({ type: "crashed", name: this.spec.name, reason, lastLines, restartInMs: decision.delayMs });
+    this.#scheduleRestart(decision.delayMs);
+  }
+
+  /**
+   * Restarts after `delayMs`. A restart that fails counts as a crash and plans the next one with
+   * a longer back-off, until the crash limit parks the child: requests waiting for it are served
+   * as soon as it can start again, without a new request having to arrive.
+   */
+  #scheduleRestart(delayMs: number): void {
+    if (this.#recovery === null) {
+      this.#recovery = deferred<Endpoint>();
+      this.#recovery.promise.catch(() => {});
+    }
     const abort = new AbortController();
     this.#startAbort = abort;
-    const restart = delay(decision.delayMs, abort.signal).then(() => this.#serialized(() => this.#start()));
-    restart.catch(() => {});
+    this.#restarts++;
+    const restart = delay(delayMs, abort.signal).then(() => this.#serialized(() => this.#start()));
     this.#starting = this.#track(restart);
+    restart.then((endpoint) => this.#endRecovery(null, endpoint)).catch(() => {});
+    restart.catch((error: unknown) => {
+      if (abort.signal.aborted || !this.#wanted) return;
+      const lastLines = this.logs(LINES_IN_ERRORS);
+      const reason = error instanceof Error ? error.message : String(error);
+      if (this.#failure !== null) {
+        this.#emit({ type: "restart-failed", name: this.spec.name, reason, lastLines, restartInMs: null });
+        this.#endRecovery(this.#failure);
+        return;
+      }
+      const next = decideRestart(this.#crashes, this.spec.restart);
+      const nextMs = next.kind === "restart" ? next.delayMs : this.spec.restart.maxBackoffMs;
+      this.#emit({ type: "restart-failed", name: this.spec.name, reason, lastLines, restartInMs: nextMs });
+      this.#scheduleRestart(nextMs);
+    });
+  }
+
+  #endRecovery(error: unknown, endpoint?: Endpoint): void {
+    const recovery = this.#recovery;
+    if (recovery === null) return;
+    this.#recovery = null;
+    if (endpoint !== undefined) recovery.resolve(endpoint);
+    else recovery.reject(error);
   }
 
   /** A failed load counts as a crash too, so a model that cannot load ends up `failed`, fast. */
@@ -291,10 +422,11 @@ export class Supervisor {
           );
     this.#crashes = recentCrashes(this.#crashes, Date.now(), this.spec.restart);
     if (decideRestart(this.#crashes, this.spec.restart).kind === "fail") {
-      this.#failure = new GatewayError(
-        "model_failed",
-        `model ${id} failed to load ${this.#crashes.length} times and is parked until an admin reset or config reload; last: ${error.message}`,
-        { retryAfterSeconds: 30 },
+      this.#park(
+        new GatewayError(
+          "model_failed",
+          `model ${id} failed to load ${this.#crashes.length} times; last: ${error.message}`,
+        ),
       );
     }
     return error;
@@ -320,7 +452,14 @@ export class Supervisor {
     };
     let child: RunningChild;
     try {
-      child = await RunningChild.spawn({ launch, env, port, apiKey, logLines: this.spec.logLines });
+      child = await RunningChild.spawn({
+        launch,
+        env,
+        port,
+        apiKey,
+        logLines: this.spec.logLines,
+        onLines: (lines) => this.#emit({ type: "output", name: this.spec.name, lines }),
+      });
     } catch (error) {
       throw new GatewayError(
         "model_load_failed",

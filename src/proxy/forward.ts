@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
 import type { Dispatcher } from "undici";
-import type { GatewayError } from "../errors/gateway-error.js";
+import { GatewayError } from "../errors/gateway-error.js";
 import type { Endpoint } from "../process/supervisor.js";
 import { backendError } from "./backend-error.js";
 import { shapeJson } from "./shape-json.js";
@@ -21,7 +21,18 @@ export interface ForwardInput {
   /** Longest silence allowed between two body chunks. */
   readonly idleTimeoutMs: number;
   readonly signal: AbortSignal;
+  /**
+   * Aborted with a GatewayError when the gateway cuts the request (its shutdown drain ran out):
+   * before the answer started, the caller gets that error; a stream ends with it in-band.
+   */
+  readonly cut?: AbortSignal;
   readonly shaping: Shaping;
+  /**
+   * Most bytes of an answer read whole (not a successful stream: a JSON answer, or any error)
+   * held in memory; past it the upstream request is cancelled and the caller gets 502
+   * backend_response_too_large. Default DEFAULT_MAX_BUFFER_BYTES (server.maxResponseBuffer).
+   */
+  readonly maxBufferBytes?: number | undefined;
   /**
    * Called with the outcome as soon as it is known, before the answer's last byte is written:
    * the access log is written when the response closes, which can happen before the promise's
@@ -42,6 +53,16 @@ export type ForwardOutcome =
   /** Failed after the response started; the client got an in-band error or a cut connection. */
   | (OutcomeBase & { readonly kind: "broken"; readonly error: GatewayError })
   | (OutcomeBase & { readonly kind: "client-gone" });
+
+/** server.maxResponseBuffer's default. */
+export const DEFAULT_MAX_BUFFER_BYTES = 16 * 1024 * 1024;
+
+function tooLarge(modelId: string, status: number, limit: number): GatewayError {
+  return new GatewayError(
+    "backend_response_too_large",
+    `model ${modelId}: llama-server's answer (HTTP ${status}) is larger than ${limit} bytes (server.maxResponseBuffer); the gateway stopped reading it`,
+  );
+}
 
 /** The request to llama-server; built once per forward, sent again as is on the one retry. */
 function upstreamRequest(input: ForwardInput): Dispatcher.DispatchOptions {
@@ -96,13 +117,29 @@ export function forward(
     let passContentType = false;
     const chunks: Buffer[] = [];
     let size = 0;
+    const maxBuffer = input.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES;
+    /**
+     * An answer read whole outgrew maxBuffer: the caller gets the 502 now, what was held is
+     * dropped, and the upstream request is cancelled (not from inside undici's callback).
+     */
+    const overflow = (c: Dispatcher.DispatchController) => {
+      chunks.length = 0;
+      size = 0;
+      const failure = tooLarge(shaping.modelId, status, maxBuffer);
+      fail(failure);
+      queueMicrotask(() => c.abort(failure));
+    };
 
     const onAbort = () => controller?.abort(signal.reason as Error);
     signal.addEventListener("abort", onAbort, { once: true });
+    const cut = input.cut;
+    const onCut = () => controller?.abort(cut?.reason as Error);
+    cut?.addEventListener("abort", onCut, { once: true });
     const settle = (): boolean => {
       if (settled) return false;
       settled = true;
       signal.removeEventListener("abort", onAbort);
+      cut?.removeEventListener("abort", onCut);
       return true;
     };
     const finish = (outcome: ForwardOutcome) => {
@@ -136,16 +173,20 @@ export function forward(
       onRequestStart(c) {
         controller = c;
         if (signal.aborted) c.abort(signal.reason as Error);
+        else if (cut?.aborted) c.abort(cut.reason as Error);
       },
-      onResponseStart(_c, statusCode, headers) {
+      onResponseStart(c, statusCode, headers) {
         started = true;
         status = statusCode;
         const type = headers["content-type"];
         contentType = String(type ?? "");
         passContentType = typeof type === "string";
         // Anything but a successful stream is read whole (shaped in onResponseEnd: its length
-        // can change when `model` is rewritten).
-        if (!contentType.startsWith("text/event-stream") || status >= 400) return;
+        // can change when `model` is rewritten), up to maxBuffer.
+        if (!contentType.startsWith("text/event-stream") || status >= 400) {
+          if (Number(headers["content-length"]) > maxBuffer) overflow(c);
+          return;
+        }
         rewriter = new SseRewriter(shaping);
         res.writeHead(status, {
           "content-type": contentType,
@@ -158,6 +199,7 @@ export function forward(
         if (settled) return;
         firstByteAt ??= performance.now();
         if (rewriter === null) {
+          if (size + chunk.length > maxBuffer) return overflow(c);
           chunks.push(chunk);
           size += chunk.length;
           return;

@@ -1,6 +1,6 @@
 import type { ModelConfig } from "../config/types.js";
 import { GatewayError } from "../errors/gateway-error.js";
-import type { Endpoint, Supervisor } from "../process/supervisor.js";
+import type { Backend, BackendSnapshot, Endpoint } from "./backend.js";
 import { FifoWaiters } from "./fifo-waiters.js";
 
 /** One dispatched request's hold on an instance slot; release exactly once when the response ends. */
@@ -19,8 +19,22 @@ export interface Lease {
 /** How long a suspected instance gets no requests unless its supervisor reports it ready. */
 const SUSPECT_MS = 5_000;
 
+/** What a group tells its owner (the scheduler). */
+export interface GroupHooks {
+  /** Its last hold ended: someone waiting for room may now fit; its ttl starts. */
+  readonly onIdle: (group: ModelGroup) => void;
+  /** A `failed` instance's cool-down ended: the owner starts it again if the model is still wanted. */
+  readonly onCooledDown: (group: ModelGroup) => void;
+}
+
+/** One instance as the admin API shows it. */
+export interface InstanceSnapshot extends BackendSnapshot {
+  /** Requests dispatched to it and not yet finished. */
+  readonly inFlight: number;
+}
+
 interface Instance {
-  readonly supervisor: Supervisor;
+  readonly supervisor: Backend;
   /** Requests dispatched to it and not yet released. */
   active: number;
   /** performance.now() until which it gets no requests (see Lease.suspect). */
@@ -36,9 +50,9 @@ interface Instance {
  * someone is using or waiting for.
  */
 export class ModelGroup {
-  readonly model: ModelConfig;
+  #model: ModelConfig;
   readonly #instances: Instance[];
-  readonly #onIdle: (group: ModelGroup) => void;
+  readonly #hooks: GroupHooks;
   readonly #line: FifoWaiters<Instance>;
   #holds = 0;
   #leased = 0;
@@ -47,23 +61,46 @@ export class ModelGroup {
   /** Counted against the scheduler's limits from the moment a load is decided until it is stopped. */
   #resident = false;
 
-  constructor(model: ModelConfig, supervisors: readonly Supervisor[], onIdle: (group: ModelGroup) => void) {
-    this.model = model;
-    this.#instances = supervisors.map((supervisor) => ({ supervisor, active: 0, suspectUntil: 0 }));
-    this.#onIdle = onIdle;
+  constructor(model: ModelConfig, backends: readonly Backend[], hooks: GroupHooks) {
+    this.#model = model;
+    this.#instances = backends.map((supervisor) => ({ supervisor, active: 0, suspectUntil: 0 }));
+    this.#hooks = hooks;
     this.#line = new FifoWaiters(`a free slot of model ${model.id}`);
     for (const instance of this.#instances) {
-      // An instance that becomes ready (late start, restart) brings free slots for the line.
       instance.supervisor.onEvent((event) => {
-        if (event.type !== "state" || event.to !== "ready") return;
-        instance.suspectUntil = 0;
-        this.#drain();
+        if (event.type === "cooled-down") this.#hooks.onCooledDown(this);
+        if (event.type !== "state" || !("to" in event)) return;
+        // An instance that becomes ready (late start, restart) brings free slots for the line.
+        if (event.to === "ready") {
+          instance.suspectUntil = 0;
+          this.#drain();
+        }
+        // Waiting cannot help once every instance is parked: the line gets the reason at once
+        // instead of waiting out the queue timeout.
+        if (event.to === "failed") {
+          const failure = this.failure();
+          if (failure !== null) this.#line.rejectAll(failure);
+        }
       });
     }
   }
 
+  get model(): ModelConfig {
+    return this.#model;
+  }
+
+  /**
+   * Settings that do not change how its children are launched (aliases, queue, ttl, slots,
+   * pinned) take effect for the next request; a launch change needs new instances instead.
+   */
+  reconfigure(model: ModelConfig): void {
+    if (model.id !== this.#model.id) throw new Error(`reconfigure ${this.#model.id} with ${model.id}`);
+    this.#model = model;
+    this.#drain();
+  }
+
   get id(): string {
-    return this.model.id;
+    return this.#model.id;
   }
 
   /** Requests holding this model: dispatched, waiting for a slot, or waiting for it to load. */
@@ -84,8 +121,36 @@ export class ModelGroup {
     return this.#resident;
   }
 
-  supervisors(): Supervisor[] {
+  backends(): Backend[] {
     return this.#instances.map((instance) => instance.supervisor);
+  }
+
+  instances(): InstanceSnapshot[] {
+    return this.#instances.map((instance) => ({
+      ...instance.supervisor.snapshot(),
+      inFlight: instance.active,
+    }));
+  }
+
+  /** The reason requests cannot be served while every instance is parked in `failed`; else null. */
+  failure(): GatewayError | null {
+    let first: GatewayError | null = null;
+    for (const instance of this.#instances) {
+      const failure = instance.supervisor.failure();
+      if (failure === null) return null;
+      first ??= failure;
+    }
+    return first;
+  }
+
+  /** Everyone waiting in line for a slot gets `reason`. */
+  cancelWaiting(reason: unknown): void {
+    this.#line.rejectAll(reason);
+  }
+
+  /** Out of `failed` (admin reset, a reload that changed the model). */
+  reset(): void {
+    for (const instance of this.#instances) instance.supervisor.reset();
   }
 
   markResident(): void {
@@ -105,7 +170,7 @@ export class ModelGroup {
   unhold(now: number): void {
     this.#holds--;
     this.#lastUsedAt = now;
-    if (this.#holds === 0) this.#onIdle(this);
+    if (this.#holds === 0) this.#hooks.onIdle(this);
   }
 
   /** Starts every instance that is not running; resolves once at least one is ready. */
@@ -139,7 +204,7 @@ export class ModelGroup {
     const now = performance.now();
     for (let i = 0; i < count; i++) {
       const candidate = this.#instances[(this.#next + i) % count];
-      if (candidate === undefined || candidate.active >= this.model.maxConcurrent) continue;
+      if (candidate === undefined || candidate.active >= this.#model.maxConcurrent) continue;
       if (candidate.supervisor.endpoint() === null || candidate.suspectUntil > now) continue;
       if (best === null || candidate.active < best.active) best = candidate;
     }
@@ -154,14 +219,14 @@ export class ModelGroup {
       instance.active--;
       throw new GatewayError(
         "backend_crashed",
-        `model ${this.model.id}: its llama-server stopped before the request was sent`,
+        `model ${this.#model.id}: its llama-server stopped before the request was sent`,
       );
     }
     this.#leased++;
     let released = false;
     return {
-      modelId: this.model.id,
-      instance: instance.supervisor.spec.name,
+      modelId: this.#model.id,
+      instance: instance.supervisor.name,
       endpoint,
       release: () => {
         if (released) return;
@@ -192,5 +257,11 @@ export class ModelGroup {
   async stop(): Promise<void> {
     this.#resident = false;
     await Promise.all(this.#instances.map((instance) => instance.supervisor.stop()));
+  }
+
+  /** Stops every instance at once: requests in flight are cut (their streams end with an error). */
+  async kill(): Promise<void> {
+    this.#resident = false;
+    await Promise.all(this.#instances.map((instance) => instance.supervisor.kill()));
   }
 }

@@ -2,7 +2,7 @@ import { GatewayError } from "../errors/gateway-error.js";
 import { chooseVictims, type Limits, type LoadedModel } from "./eviction.js";
 import type { Lease, ModelGroup } from "./model-group.js";
 
-export type UnloadReason = "evicted" | "ttl";
+export type UnloadReason = "evicted" | "ttl" | "admin" | "removed" | "replaced";
 
 export interface SchedulerOptions {
   readonly limits: Limits;
@@ -12,14 +12,28 @@ export interface SchedulerOptions {
   readonly now?: () => number;
 }
 
+export interface UnloadOptions {
+  /** Cut requests in flight instead of waiting for them. */
+  readonly force: boolean;
+  /** How long to wait for in-flight requests before giving up (409 model_busy). */
+  readonly drainTimeoutMs: number;
+}
+
 /**
  * Decides which model instance serves a request: lazy loads, evicts the least recently used
  * idle model when at capacity, queues requests (bounded, FIFO, with a deadline) while every
  * loaded model is busy or every slot is taken, and unloads idle models after their ttl.
  * Room decisions run one at a time, so two cold models never both think they fit.
+ *
+ * It lives as long as the gateway; a config reload hands it the next set of groups (adopt).
+ * Groups that left the set are "retiring": they finish the requests they have, still count
+ * against the limits while they run, are never chosen to make room, and stop once idle.
  */
 export class Scheduler {
-  readonly #groups: ReadonlyMap<string, ModelGroup>;
+  /** The current generation's groups by id. */
+  #groups: ReadonlyMap<string, ModelGroup> = new Map();
+  readonly #retiring = new Set<ModelGroup>();
+  #limits: Limits;
   readonly #options: SchedulerOptions;
   readonly #now: () => number;
   readonly #roomWaiters = new Set<() => void>();
@@ -27,29 +41,99 @@ export class Scheduler {
   readonly #memory = new Map<ModelGroup, Promise<number>>();
   #roomLock: Promise<unknown> = Promise.resolve();
   #closed = false;
+  /** Set by cancelWaiting: every request still waiting for room gets it. */
+  #cancelled: unknown = null;
 
-  constructor(groups: ReadonlyMap<string, ModelGroup>, options: SchedulerOptions) {
-    this.#groups = groups;
+  constructor(options: SchedulerOptions) {
     this.#options = options;
+    this.#limits = options.limits;
     this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * Makes `groups` the current set (a config reload); groups of the old set that are not in it
+   * retire. New limits apply to the next room decision.
+   */
+  adopt(groups: readonly ModelGroup[], limits: Limits): void {
+    const next = new Map(groups.map((group) => [group.id, group]));
+    const kept = new Set(groups);
+    for (const old of this.#groups.values()) {
+      if (kept.has(old)) continue;
+      this.#cancelTtl(old);
+      this.#retiring.add(old);
+      this.#retireIfIdle(old);
+    }
+    this.#groups = next;
+    this.#limits = limits;
+    for (const group of groups) this.#scheduleTtl(group);
+    for (const wake of this.#roomWaiters) wake();
   }
 
   /** Called by a group when its last hold ends: someone waiting for room may now fit. */
   notifyIdle(group: ModelGroup): void {
+    if (this.#retiring.has(group)) this.#retireIfIdle(group);
     for (const wake of this.#roomWaiters) wake();
     this.#scheduleTtl(group);
   }
 
+  /** A failed instance's cool-down ended: try again if the model still holds its place. */
+  notifyCooledDown(group: ModelGroup): void {
+    if (this.#closed || !group.resident || this.#retiring.has(group)) return;
+    group.start().catch(() => {});
+  }
+
+  /** The current generation's groups. */
   groups(): ModelGroup[] {
     return [...this.#groups.values()];
   }
 
-  /** A lease on a ready instance slot of `modelId`; release it when the response has ended. */
-  async acquire(modelId: string, signal: AbortSignal): Promise<Lease> {
+  /** Groups a reload replaced or removed that still finish their requests. */
+  retiring(): ModelGroup[] {
+    return [...this.#retiring];
+  }
+
+  /** The current group of `id`, if the config has one. */
+  group(id: string): ModelGroup | undefined {
+    return this.#groups.get(id);
+  }
+
+  #retireIfIdle(group: ModelGroup): void {
+    if (group.holds > 0) return;
+    this.#retiring.delete(group);
+    if (!group.resident) return;
+    // Under the room lock: its memory counts until it has really stopped.
+    void this.#withRoomLock(async () => {
+      this.#options.onUnload?.(group.id, this.#groups.has(group.id) ? "replaced" : "removed");
+      await group.stop();
+    }).finally(() => {
+      for (const wake of this.#roomWaiters) wake();
+    });
+  }
+
+  /**
+   * The group a request should use: `group` itself, or when a reload retired it after the
+   * request looked it up, the current group of the same id.
+   */
+  #current(group: ModelGroup): ModelGroup {
+    if (this.#groups.get(group.id) === group) return group;
+    if (this.#retiring.has(group) && group.resident) return group;
+    const current = this.#groups.get(group.id);
+    if (current === undefined)
+      throw new GatewayError("model_not_found", `The model '${group.id}' was removed by a config reload`, {
+        param: "model",
+      });
+    return current;
+  }
+
+  /** A lease on a ready instance slot of the group; release it when the response has ended. */
+  async acquire(asked: ModelGroup, signal: AbortSignal): Promise<Lease> {
     if (this.#closed)
       throw new GatewayError("shutting_down", "the gateway is shutting down", { retryAfterSeconds: 5 });
-    const group = this.#groups.get(modelId);
-    if (group === undefined) throw new GatewayError("model_not_found", `model ${modelId} does not exist`);
+    const group = this.#current(asked);
+    // A parked model fails fast, and never makes room (evicting a healthy model) first.
+    const failure = group.failure();
+    if (failure !== null) throw failure;
+    const modelId = group.id;
     if (group.waiting >= group.model.maxQueue && !(group.resident && group.hasFreeSlot())) {
       throw new GatewayError(
         "queue_full",
@@ -83,14 +167,55 @@ export class Scheduler {
   }
 
   /** Loads a model without a request (preload, admin load): makes room, then starts it. */
-  async load(modelId: string): Promise<void> {
-    const group = this.#groups.get(modelId);
-    if (group === undefined) throw new GatewayError("model_not_found", `model ${modelId} does not exist`);
-    const never = new AbortController().signal;
-    if (!group.resident)
-      await this.#withRoomLock(() => this.#makeRoom(group, never, Number.POSITIVE_INFINITY));
-    await group.start();
-    this.#scheduleTtl(group);
+  async load(asked: ModelGroup, signal: AbortSignal = new AbortController().signal): Promise<void> {
+    if (this.#closed)
+      throw new GatewayError("shutting_down", "the gateway is shutting down", { retryAfterSeconds: 5 });
+    const group = this.#current(asked);
+    const failure = group.failure();
+    if (failure !== null) throw failure;
+    group.hold(this.#now());
+    try {
+      if (!group.resident)
+        await this.#withRoomLock(() => this.#makeRoom(group, signal, Number.POSITIVE_INFINITY));
+      await group.start(signal);
+    } finally {
+      group.unhold(this.#now());
+    }
+  }
+
+  /**
+   * Unloads a model (admin): waits until no request holds it (up to drainTimeoutMs, then 409
+   * model_busy), or with `force` stops it at once and cuts what is in flight.
+   */
+  async unload(group: ModelGroup, options: UnloadOptions): Promise<void> {
+    this.#cancelTtl(group);
+    if (options.force) {
+      await this.#withRoomLock(async () => {
+        this.#options.onUnload?.(group.id, "admin");
+        await group.kill();
+      });
+      return;
+    }
+    const deadline = this.#now() + options.drainTimeoutMs;
+    for (;;) {
+      const stopped = await this.#withRoomLock(async () => {
+        if (group.holds > 0) return false;
+        if (group.resident) {
+          this.#options.onUnload?.(group.id, "admin");
+          await group.stop();
+        }
+        return true;
+      });
+      if (stopped) return;
+      try {
+        await this.#waitForRoom(deadline, new AbortController().signal, group.id);
+      } catch {
+        throw new GatewayError(
+          "model_busy",
+          `model ${group.id} still has ${group.holds} requests after ${options.drainTimeoutMs / 1000}s; unload with ?force=1 to cut them`,
+        );
+      }
+    }
   }
 
   #withRoomLock<T>(operation: () => Promise<T>): Promise<T> {
@@ -109,7 +234,7 @@ export class Scheduler {
   }
 
   async #makeRoom(group: ModelGroup, signal: AbortSignal, deadline: number): Promise<void> {
-    const budgeted = this.#options.limits.memoryBudgetBytes !== null;
+    const budgeted = this.#limits.memoryBudgetBytes !== null;
     while (!group.resident) {
       const loaded: LoadedModel[] = [];
       for (const other of this.groups()) {
@@ -117,20 +242,39 @@ export class Scheduler {
         loaded.push({
           id: other.id,
           inFlight: other.holds,
-          lastUsedAt: other.lastUsedAt,
+          // A parked model holds no memory worth keeping: it makes room first.
+          lastUsedAt: other.failure() === null ? other.lastUsedAt : Number.NEGATIVE_INFINITY,
           pinned: other.model.pinned,
           bytes: budgeted ? await this.#memoryOf(other) : 0,
         });
       }
+      // Retiring groups still hold their memory, and are never chosen: they stop once idle.
+      let index = 0;
+      for (const other of this.#retiring) {
+        if (!other.resident) continue;
+        loaded.push({
+          id: `${other.id} (retiring ${index++})`,
+          inFlight: other.holds,
+          lastUsedAt: other.lastUsedAt,
+          pinned: true,
+          bytes: budgeted ? await this.#memoryOf(other) : 0,
+        });
+      }
       const wanted = { id: group.id, bytes: budgeted ? await this.#memoryOf(group) : 0 };
-      const decision = chooseVictims(wanted, loaded, this.#options.limits);
-      if (decision.kind === "impossible") throw new GatewayError("model_load_failed", decision.reason);
+      const decision = chooseVictims(wanted, loaded, this.#limits);
+      if (decision.kind === "impossible") {
+        // Pinned retiring groups may be what fills the limits: they go away, so wait for them.
+        if (this.#retiring.size === 0) throw new GatewayError("model_load_failed", decision.reason);
+        await this.#waitForRoom(deadline, signal, group.id);
+        continue;
+      }
       if (decision.kind === "load") {
         await Promise.all(decision.victims.map((id) => this.#unload(id, "evicted")));
         group.markResident();
         return;
       }
       await this.#waitForRoom(deadline, signal, group.id);
+      if (this.#cancelled !== null) throw this.#cancelled;
     }
   }
 
@@ -194,8 +338,15 @@ export class Scheduler {
     for (const group of this.#groups.values()) this.#cancelTtl(group);
   }
 
+  /** Every request waiting for a slot or for room gets `reason` now (the shutdown drain ran out). */
+  cancelWaiting(reason: unknown): void {
+    this.#cancelled = reason;
+    for (const group of [...this.groups(), ...this.#retiring]) group.cancelWaiting(reason);
+    for (const wake of this.#roomWaiters) wake();
+  }
+
   /** Stops every model's children (graceful: SIGTERM, grace, SIGKILL). */
   async stopAll(): Promise<void> {
-    await Promise.all(this.groups().map((group) => group.stop()));
+    await Promise.all([...this.groups(), ...this.#retiring].map((group) => group.stop()));
   }
 }

@@ -28,6 +28,7 @@ function supervisor(flags: string[], overrides: Partial<ChildSpec> = {}, pickPor
     deathSignalWrapper: null,
     restart: DEFAULT_RESTART_POLICY,
     liveness: { intervalMs: 10_000, timeoutMs: 2_000, failures: 3 },
+    coolDown: { initialMs: 30_000, maxMs: 600_000 },
     ...overrides,
   };
   const s = new Supervisor(spec, process.env, pickPort);

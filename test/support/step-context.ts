@@ -63,6 +63,7 @@ export function stepContext(request: StepRequest = {}): { ctx: RequestContext; r
     path: pathOf(req.url),
     startedAt: 0,
     signal: new AbortController().signal,
+    cut: new AbortController().signal,
     facts: emptyFacts(),
     clientAddress: request.remoteAddress ?? "127.0.0.1",
     access: noAccess({ requestsPerMinute: null, tokensPerMinute: null, burst: 1 }),

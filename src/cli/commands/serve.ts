@@ -1,8 +1,7 @@
 import { resolve } from "node:path";
 import type { Logger } from "pino";
 import { formatProblems } from "../../config/format-problems.js";
-import { loadConfig } from "../../config/load.js";
-import type { GatewayConfig } from "../../config/types.js";
+import type { ConfigProblem, GatewayConfig } from "../../config/types.js";
 import { cacheDir } from "../../llama/cache-dir.js";
 import { findOnPath, locateLlamaServer } from "../../llama/locate-llama-server.js";
 import { createLogger } from "../../logging/create-logger.js";
@@ -10,8 +9,11 @@ import { createGateway } from "../../main.js";
 import { signalGroup } from "../../process/process-group.js";
 import { reapOrphans } from "../../process/reap-orphans.js";
 import { RuntimeRecord, runtimeRecordPath } from "../../process/runtime-record.js";
+import { readConfigFile } from "../../runtime/read-config.js";
+import { watchFile } from "../../runtime/watch-file.js";
 import { isLoopbackBind } from "../../security/loopback.js";
 import { EXIT, type ExitCode } from "../exit-codes.js";
+import { packageVersion } from "../package-info.js";
 
 function needsBinary(config: GatewayConfig): boolean {
   return Object.values(config.models).some((model) => model.launch.kind === "model");
@@ -52,16 +54,47 @@ function warnIfOpen(config: GatewayConfig, log: Logger): void {
   log.warn({ host: config.server.host }, message);
 }
 
+/** How often --watch reads the config file. */
+const WATCH_INTERVAL_MS = 1_000;
+
+/** The llama-server for a config, or the problem when its `model:` entries need one that is missing. */
+async function binaryFor(config: GatewayConfig): Promise<string | ConfigProblem> {
+  const binary = await locateLlamaServer(config.llamaServer.binary, cacheDir(), process.env);
+  if (binary !== null) return binary;
+  if (!needsBinary(config)) return "llama-server";
+  const configured = config.llamaServer.binary;
+  return {
+    path: "llamaServer.binary",
+    message:
+      configured === null
+        ? "llama-server not found on PATH and not built yet: run `llamawrapper setup` (or set llamaServer.binary)"
+        : `${configured} not found or not executable`,
+  };
+}
+
+export interface ServeOptions {
+  /** Poll the config file and reload when it changes. */
+  readonly watch?: boolean;
+}
+
 /** Starts the gateway and resolves with the exit code once it has shut down. */
-export async function serveCommand(configPath: string, portOverride: number | undefined): Promise<ExitCode> {
+export async function serveCommand(
+  configPath: string,
+  portOverride: number | undefined,
+  options: ServeOptions = {},
+): Promise<ExitCode> {
   const err = process.stderr;
-  const result = await loadConfig(resolve(configPath), process.env);
-  if (!result.ok) {
-    err.write(`${configPath}: invalid config\n${formatProblems(result.problems)}\n`);
+  const path = resolve(configPath);
+  // The command line's --port wins over the file, at start and on every reload.
+  const adjust = (config: GatewayConfig): GatewayConfig =>
+    portOverride === undefined ? config : { ...config, server: { ...config.server, port: portOverride } };
+  const readConfig = () => readConfigFile(path, process.env, adjust);
+  const loaded = await readConfig();
+  if (!loaded.result.ok) {
+    err.write(`${configPath}: invalid config\n${formatProblems(loaded.result.problems)}\n`);
     return EXIT.invalidConfig;
   }
-  let config = result.config;
-  if (portOverride !== undefined) config = { ...config, server: { ...config.server, port: portOverride } };
+  const config = loaded.result.config;
   const binary = await locateLlamaServer(config.llamaServer.binary, cacheDir(), process.env);
   if (binary === null && needsBinary(config)) {
     const configured = config.llamaServer.binary;
@@ -85,10 +118,14 @@ export async function serveCommand(configPath: string, portOverride: number | un
   const gateway = createGateway({
     record,
     config,
+    configHash: loaded.hash,
     binary: binary ?? "llama-server",
     env: process.env,
     log,
     deathSignalWrapper: process.platform === "linux" ? await findOnPath("setpriv", process.env) : null,
+    readConfig,
+    locateBinary: binaryFor,
+    version: packageVersion(),
   });
   try {
     const address = await gateway.listen();
@@ -103,16 +140,29 @@ export async function serveCommand(configPath: string, portOverride: number | un
     await gateway.shutdown();
     return EXIT.failure;
   }
+  const reload = (trigger: string) => {
+    log.info({ trigger }, "reloading the config");
+    gateway.runtime.reload().catch((error: unknown) => log.error({ err: error }, "config reload failed"));
+  };
+  const onHangup = () => reload("SIGHUP");
+  process.on("SIGHUP", onHangup);
+  const stopWatching = options.watch
+    ? watchFile(path, loaded.hash, WATCH_INTERVAL_MS, async () => reload("--watch"))
+    : () => {};
   return new Promise((done) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) {
-        // A second Ctrl-C: stop waiting for the drain; children still get stopped below.
+        // A second Ctrl-C: stop waiting for the drain; open streams get an in-band error,
+        // children still get stopped.
         err.write(`received ${signal} again, stopping now\n`);
-        gateway.server.closeAllConnections();
+        log.warn({ signal }, "second signal: stopping without waiting for the drain");
+        gateway.hurry();
         return;
       }
       stopping = true;
+      stopWatching();
+      process.off("SIGHUP", onHangup);
       log.info({ signal }, "shutting down: draining in-flight requests");
       void gateway.shutdown().then(() => {
         log.info("stopped");

@@ -1,21 +1,27 @@
 import type { Dispatcher } from "undici";
+import type { RequestLimits } from "../../config/security-types.js";
 import { GatewayError } from "../../errors/gateway-error.js";
 import { forward } from "../../proxy/forward.js";
 import type { Catalog } from "../../scheduler/catalog.js";
-import type { Scheduler } from "../../scheduler/scheduler.js";
+import type { ModelPool } from "../../scheduler/model-pool.js";
 import type { Handler } from "../context.js";
 import { parseJsonObject, readBody } from "../read-body.js";
 import type { ApiSpec } from "./api-specs.js";
 import { knownModel } from "./model-lookup.js";
+import { DEFAULT_REQUEST_LIMITS } from "./request-shape.js";
+import { estimateWork } from "./request-work.js";
 import { upstreamBody } from "./upstream-body.js";
 import { validateRequest } from "./validate-request.js";
 
 export interface InferenceDeps {
   readonly catalog: Catalog;
-  readonly scheduler: Scheduler;
+  readonly scheduler: ModelPool;
   readonly dispatcher: Dispatcher;
   readonly bodyLimitBytes: number;
   readonly idleTimeoutMs: number;
+  /** server.requestLimits and server.maxResponseBuffer; their defaults when not given. */
+  readonly requestLimits?: RequestLimits;
+  readonly maxResponseBufferBytes?: number;
 }
 
 /**
@@ -27,8 +33,10 @@ export interface InferenceDeps {
 export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
   return async (ctx) => {
     const raw = await readBody(ctx.req, deps.bodyLimitBytes);
-    const body = parseJsonObject(raw);
-    validateRequest(spec, body);
+    const limits = deps.requestLimits ?? DEFAULT_REQUEST_LIMITS;
+    const body = parseJsonObject(raw, limits.maxJsonDepth);
+    validateRequest(spec, body, limits);
+    await ctx.chargeWork?.(estimateWork(spec, body, raw.length));
     const asked = typeof body.model === "string" ? body.model : deps.catalog.defaultModel;
     if (asked === null) {
       throw new GatewayError(
@@ -61,6 +69,8 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
             headersTimeoutMs: model.firstByteTimeoutMs,
             idleTimeoutMs: deps.idleTimeoutMs,
             signal: ctx.signal,
+            cut: ctx.cut,
+            maxBufferBytes: deps.maxResponseBufferBytes,
             shaping: {
               modelId: model.id,
               modelName: asked,

@@ -1,5 +1,5 @@
 import type { ModelConfig } from "../../config/types.js";
-import type { Scheduler } from "../../scheduler/scheduler.js";
+import type { ModelPool } from "../../scheduler/model-pool.js";
 
 export type ModelState = "loaded" | "loading" | "failed" | "unloaded";
 
@@ -22,10 +22,10 @@ export function contextSize(model: Pick<ModelConfig, "launch" | "env">): number 
 }
 
 /** Each model's state from its instances: any ready → loaded, else any starting → loading, ... */
-export function modelStates(scheduler: Scheduler): Map<string, ModelState> {
+export function modelStates(scheduler: ModelPool): Map<string, ModelState> {
   const states = new Map<string, ModelState>();
   for (const group of scheduler.groups()) {
-    const children = group.supervisors().map((supervisor) => supervisor.snapshot().state);
+    const children = group.instances().map((instance) => instance.state);
     const state: ModelState = children.includes("ready")
       ? "loaded"
       : children.includes("starting")

@@ -1,5 +1,5 @@
 import type { Catalog } from "../../scheduler/catalog.js";
-import type { Scheduler } from "../../scheduler/scheduler.js";
+import type { ModelPool } from "../../scheduler/model-pool.js";
 import type { Handler, RequestContext } from "../context.js";
 import { sendJson } from "../send.js";
 import { modelEntry, modelStates } from "./model-info.js";
@@ -9,7 +9,7 @@ import { knownModel, modelNameFromPath } from "./model-lookup.js";
  * GET /v1/models: every listed id and alias (unlisted aliases are left out) of the models the
  * caller's key may use: a scoped key sees only its models.
  */
-export function modelsHandler(catalog: Catalog, scheduler: Scheduler, createdAt: number): Handler {
+export function modelsHandler(catalog: Catalog, scheduler: ModelPool, createdAt: number): Handler {
   return async (ctx) => {
     const states = modelStates(scheduler);
     const data = catalog
@@ -29,7 +29,7 @@ export function modelsHandler(catalog: Catalog, scheduler: Scheduler, createdAt:
  */
 export function modelHandler(
   catalog: Catalog,
-  scheduler: Scheduler,
+  scheduler: ModelPool,
   createdAt: number,
 ): (ctx: RequestContext, rest: string) => Promise<void> {
   return async (ctx, rest) => {

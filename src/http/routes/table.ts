@@ -1,6 +1,6 @@
 import type { Dispatcher } from "undici";
 import type { Catalog } from "../../scheduler/catalog.js";
-import type { Scheduler } from "../../scheduler/scheduler.js";
+import type { ModelPool } from "../../scheduler/model-pool.js";
 import type { Route } from "../router.js";
 import { apiSpecs } from "./api-specs.js";
 import { healthHandler } from "./health.js";
@@ -10,7 +10,7 @@ import { upstreamHandler } from "./upstream.js";
 
 export interface RouteDeps extends InferenceDeps {
   readonly catalog: Catalog;
-  readonly scheduler: Scheduler;
+  readonly scheduler: ModelPool;
   readonly dispatcher: Dispatcher;
   readonly createdAt: number;
   readonly isDraining: () => boolean;

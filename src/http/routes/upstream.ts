@@ -1,13 +1,13 @@
 import type { Dispatcher } from "undici";
 import { passthrough } from "../../proxy/passthrough.js";
 import type { Catalog } from "../../scheduler/catalog.js";
-import type { Scheduler } from "../../scheduler/scheduler.js";
+import type { ModelPool } from "../../scheduler/model-pool.js";
 import type { PrefixHandler } from "../router.js";
 import { knownModel, modelNameFromPath } from "./model-lookup.js";
 
 export interface UpstreamDeps {
   readonly catalog: Catalog;
-  readonly scheduler: Scheduler;
+  readonly scheduler: ModelPool;
   readonly dispatcher: Dispatcher;
   readonly idleTimeoutMs: number;
 }

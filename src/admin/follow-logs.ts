@@ -1,0 +1,34 @@
+import type { RequestContext } from "../http/context.js";
+import type { ModelGroup } from "../scheduler/model-group.js";
+
+/**
+ * GET /admin/models/{id}/logs?follow=1: the recent lines, then each new line as it arrives, as
+ * server-sent events (`event: line`, data `{"instance","line"}`), until the client leaves.
+ * A comment every 15 s keeps proxies with idle timeouts from cutting a quiet model's stream.
+ */
+export async function followLogs(ctx: RequestContext, group: ModelGroup, count: number): Promise<void> {
+  const { res } = ctx;
+  res.writeHead(200, {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache",
+    "x-accel-buffering": "no",
+  });
+  const send = (instance: string, line: string) =>
+    res.write(`event: line\ndata: ${JSON.stringify({ instance, line })}\n\n`);
+  for (const backend of group.backends()) for (const line of backend.logs(count)) send(backend.name, line);
+  const unsubscribe = group.backends().map((backend) =>
+    backend.onEvent((event) => {
+      if (event.type !== "output" || !("lines" in event)) return;
+      for (const line of event.lines as readonly string[]) send(backend.name, line);
+    }),
+  );
+  const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 15_000);
+  await new Promise<void>((resolve) => {
+    if (ctx.signal.aborted) return resolve();
+    ctx.signal.addEventListener("abort", () => resolve(), { once: true });
+    res.once("close", () => resolve());
+  });
+  clearInterval(keepAlive);
+  for (const stop of unsubscribe) stop();
+  res.end();
+}

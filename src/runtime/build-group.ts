@@ -1,0 +1,100 @@
+import type { Logger } from "pino";
+import type { GatewayConfig, ModelConfig } from "../config/types.js";
+import { DEFAULT_RESTART_POLICY } from "../process/crash-history.js";
+import type { RuntimeRecord } from "../process/runtime-record.js";
+import { Supervisor, type SupervisorEvent } from "../process/supervisor.js";
+import { type GroupHooks, ModelGroup } from "../scheduler/model-group.js";
+
+/** What every model group of the gateway is built with; lives as long as the gateway. */
+export interface GroupDeps {
+  readonly env: NodeJS.ProcessEnv;
+  readonly log: Logger;
+  /** `setpriv` when available: children get SIGKILL from the kernel if the gateway dies. */
+  readonly deathSignalWrapper: string | null;
+  /** What this run started, so the next run can stop what a SIGKILLed gateway left behind. */
+  readonly record: RuntimeRecord | null;
+  readonly hooks: GroupHooks;
+}
+
+const READINESS_INTERVAL_MS = 20;
+/** After ready: every 10 s, 2 s timeout, 3 misses → restart (RELIABILITY.md defaults). */
+const LIVENESS = { intervalMs: 10_000, timeoutMs: 2_000, failures: 3 };
+const LOG_LINES = 200;
+
+/** One model's group: a supervisor per instance, each child's events logged and recorded. */
+export function buildGroup(
+  deps: GroupDeps,
+  model: ModelConfig,
+  scheduler: GatewayConfig["scheduler"],
+  binary: string,
+): ModelGroup {
+  const supervisors = Array.from({ length: model.instances }, (_, index) => {
+    const supervisor = new Supervisor(
+      {
+        name: `${model.id}#${index}`,
+        modelId: model.id,
+        launch: model.launch,
+        binary,
+        env: model.env,
+        startupTimeoutMs: model.startupTimeoutMs,
+        stopTimeoutMs: model.stopTimeoutMs,
+        readinessIntervalMs: READINESS_INTERVAL_MS,
+        logLines: LOG_LINES,
+        deathSignalWrapper: deps.deathSignalWrapper,
+        restart: DEFAULT_RESTART_POLICY,
+        liveness: LIVENESS,
+        coolDown: { initialMs: scheduler.coolDownMs, maxMs: scheduler.maxCoolDownMs },
+      },
+      deps.env,
+    );
+    supervisor.onEvent((event) => logEvent(deps, event));
+    return supervisor;
+  });
+  return new ModelGroup(model, supervisors, deps.hooks);
+}
+
+function logEvent(deps: GroupDeps, event: SupervisorEvent): void {
+  const { log } = deps;
+  switch (event.type) {
+    case "spawned":
+      log.info({ instance: event.name, pid: event.pid, port: event.port }, "spawned llama-server");
+      void deps.record?.add({ pid: event.pid, port: event.port, name: event.name });
+      return;
+    case "reaped":
+      void deps.record?.remove(event.pid);
+      return;
+    case "crashed":
+      log.warn(
+        {
+          instance: event.name,
+          reason: event.reason,
+          restartInMs: event.restartInMs,
+          lastLines: event.lastLines,
+        },
+        event.restartInMs === null
+          ? "llama-server crashed too often: model parked as failed"
+          : "llama-server crashed",
+      );
+      return;
+    case "restart-failed":
+      log.warn(
+        {
+          instance: event.name,
+          reason: event.reason,
+          restartInMs: event.restartInMs,
+          lastLines: event.lastLines,
+        },
+        event.restartInMs === null
+          ? "restarting llama-server failed: model parked as failed"
+          : "restarting llama-server failed; trying again",
+      );
+      return;
+    case "cooled-down":
+      log.info({ instance: event.name, retrying: event.retrying }, "failed model's cool-down ended");
+      return;
+    case "output":
+      return;
+    case "state":
+      log.info({ instance: event.name, from: event.from, to: event.to }, "instance state");
+  }
+}

@@ -1,0 +1,54 @@
+import type { ServerResponse } from "node:http";
+import type { GatewayError } from "../errors/gateway-error.js";
+
+/**
+ * The responses still open, for graceful shutdown: wait until they have all finished (or the
+ * drain time is up, or a second signal says stop now), then cut what is left so that a
+ * stream ends with an in-band error event and [DONE] rather than a dropped connection.
+ */
+export class InFlight {
+  readonly #open = new Map<ServerResponse, AbortController>();
+  #wake: (() => void) | null = null;
+  #hurried = false;
+
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /** Tracks a response until it closes; the signal aborts when the gateway cuts it. */
+  track(res: ServerResponse): AbortSignal {
+    const cut = new AbortController();
+    this.#open.set(res, cut);
+    res.once("close", () => {
+      this.#open.delete(res);
+      if (this.#open.size === 0) this.#wake?.();
+    });
+    return cut.signal;
+  }
+
+  /** Resolves when every response has finished, after `ms`, or at once after hurry(). */
+  drain(ms: number): Promise<void> {
+    if (this.#open.size === 0 || this.#hurried) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = () => {
+        this.#wake = null;
+        done();
+      };
+    });
+  }
+
+  hurry(): void {
+    this.#hurried = true;
+    this.#wake?.();
+  }
+
+  /** Cuts every open response with `reason` (a stream ends with it in-band). */
+  cutAll(reason: GatewayError): void {
+    for (const cut of this.#open.values()) cut.abort(reason);
+  }
+}

@@ -1,0 +1,14 @@
+import type { GatewayConfig } from "../config/types.js";
+
+/**
+ * Settings the shell fixed when it started (the listening socket, the header size limit the
+ * HTTP parser was built with, the log sink): a reload keeps them and says they need a restart.
+ */
+export function restartOnlyChanges(old: GatewayConfig, next: GatewayConfig): string[] {
+  const changes: string[] = [];
+  if (old.server.host !== next.server.host) changes.push("server.host");
+  if (old.server.port !== next.server.port) changes.push("server.port");
+  if (old.server.maxHeaderBytes !== next.server.maxHeaderBytes) changes.push("server.maxHeaderSize");
+  if (old.logging.file !== next.logging.file) changes.push("logging.file");
+  return changes;
+}

@@ -1,0 +1,24 @@
+import type { Lease, ModelGroup } from "./model-group.js";
+import type { Scheduler } from "./scheduler.js";
+
+/**
+ * The models of one runtime generation as the routes see them: a request resolves its model in
+ * the generation it started with and acquires through it, even if a reload happens meanwhile.
+ */
+export interface ModelPool {
+  acquire(modelId: string, signal: AbortSignal): Promise<Lease>;
+  group(modelId: string): ModelGroup | undefined;
+  groups(): ModelGroup[];
+}
+
+export function modelPool(scheduler: Scheduler, groups: ReadonlyMap<string, ModelGroup>): ModelPool {
+  return {
+    acquire: (modelId, signal) => {
+      const group = groups.get(modelId);
+      if (group === undefined) return Promise.reject(new Error(`no group for model ${modelId}`));
+      return scheduler.acquire(group, signal);
+    },
+    group: (modelId) => groups.get(modelId),
+    groups: () => [...groups.values()],
+  };
+}
