@@ -68,6 +68,13 @@ export type SupervisorEvent =
       readonly lastLines: readonly string[];
       readonly restartInMs: number | null;
     }
+  /** A start failed (exit while loading, timeout); its last output lines are for the log. */
+  | {
+      readonly type: "load-failed";
+      readonly name: string;
+      readonly reason: string;
+      readonly lastLines: readonly string[];
+    }
   /** Output lines of the child, as they arrive. */
   | { readonly type: "output"; readonly name: string; readonly lines: readonly string[] }
   /** The cool-down of a `failed` child ended: it leaves `failed` and tries again if it was wanted. */
@@ -409,7 +416,6 @@ export class Supervisor {
     const id = this.spec.modelId;
     if (outcome.kind === "aborted")
       return new GatewayError("shutting_down", `loading model ${id} was cancelled`);
-    const tail = child.ring.tail(LINES_IN_ERRORS).join("\n");
     const error =
       outcome.kind === "timeout"
         ? new GatewayError(
@@ -418,8 +424,16 @@ export class Supervisor {
           )
         : new GatewayError(
             "model_load_failed",
-            `model ${id}: llama-server exited while loading (${outcome.signal ?? `code ${outcome.code}`})${tail ? `; last output:\n${tail}` : ""}`,
+            // Its output can hold paths and stack traces: operators read it in the admin API
+            // (GET /admin/models/{id}/logs) and the log, never in a client's error.
+            `model ${id}: llama-server exited with ${outcome.signal ?? `code ${outcome.code}`} while loading`,
           );
+    this.#emit({
+      type: "load-failed",
+      name: this.spec.name,
+      reason: error.message,
+      lastLines: child.ring.tail(LINES_IN_ERRORS),
+    });
     this.#crashes = recentCrashes(this.#crashes, Date.now(), this.spec.restart);
     if (decideRestart(this.#crashes, this.spec.restart).kind === "fail") {
       this.#park(

@@ -92,6 +92,12 @@ function logEvent(deps: GroupDeps, event: SupervisorEvent): void {
     case "cooled-down":
       log.info({ instance: event.name, retrying: event.retrying }, "failed model's cool-down ended");
       return;
+    case "load-failed":
+      log.warn(
+        { instance: event.name, reason: event.reason, lastLines: event.lastLines },
+        "llama-server failed to load",
+      );
+      return;
     case "output":
       return;
     case "state":

@@ -63,8 +63,8 @@ test("200 concurrent ensureReady calls share exactly one spawn", async () => {
   assert.equal(s.snapshot().state, "stopped");
 });
 
-test("a child that exits while loading fails the load with its last output lines", async () => {
-  const { s } = supervisor([
+test("a child that exits while loading fails the load; its output goes to the event and the logs, not the message", async () => {
+  const { s, events } = supervisor([
     "--fake-load-ms",
     "10000",
     "--fake-exit-after-ms",
@@ -73,8 +73,18 @@ test("a child that exits while loading fails the load with its last output lines
     "3",
   ]);
   const error = await rejectsWith(s.ensureReady(), "model_load_failed");
-  assert.match(error.message, /exited while loading/);
-  assert.match(error.message, /listening/, "the message carries the child's last output");
+  assert.match(error.message, /exited with code 3 while loading/);
+  assert.doesNotMatch(error.message, /listening/, "a client's error never carries the child's output");
+  const failed = events.find((e) => e.type === "load-failed");
+  assert.ok(failed !== undefined && failed.type === "load-failed");
+  assert.ok(
+    failed.lastLines.some((line) => line.includes("listening")),
+    "the event carries it for the log",
+  );
+  assert.ok(
+    s.logs().some((line) => line.includes("listening")),
+    "the logs keep it after the exit",
+  );
   assert.equal(s.snapshot().state, "stopped");
 });
 
