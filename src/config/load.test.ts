@@ -255,3 +255,18 @@ test("an unreadable config file is one problem with path ''", async () => {
   // root reads anything; the check only means something for other users.
   if (process.getuid?.() !== 0) assert.match(problemsOf(await loadConfig(unreadable, {})), /EACCES/);
 });
+
+test("a clashing alias is reported together with the shape mistakes, not after they are fixed", () => {
+  const text = [
+    "scheduler: { maxLoadedModel: 3 }",
+    "models:",
+    "  a: { model: a.gguf, aliases: [x], queueTimeout: soon }",
+    "  b: { model: b.gguf, aliases: [x] }",
+  ].join("\n");
+  const result = parseConfig(text, { baseDir: "/tmp", env: {}, source: null, checkFiles: false });
+  assert.equal(result.ok, false);
+  const paths = result.ok ? [] : result.problems.map((problem) => problem.path);
+  assert.ok(paths.includes("scheduler.maxLoadedModel"), paths.join(", "));
+  assert.ok(paths.includes("models.a.queueTimeout"), paths.join(", "));
+  assert.ok(paths.includes("models.b.aliases.0"), paths.join(", "));
+});

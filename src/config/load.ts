@@ -4,7 +4,7 @@ import { authProblems } from "./auth-checks.js";
 import { deepFreeze } from "./deep-freeze.js";
 import { type Env, substituteEnv } from "./env-subst.js";
 import { fileProblems } from "./file-checks.js";
-import { nameProblems } from "./name-checks.js";
+import { looseNames, nameProblems } from "./name-checks.js";
 import { resolveConfig } from "./resolve.js";
 import { configSchema } from "./schema.js";
 import type { ConfigProblem, ConfigResult } from "./types.js";
@@ -24,8 +24,8 @@ export interface ParseConfigOptions {
 
 /**
  * YAML → env substitution → schema → names and files → resolved, deeply frozen config.
- * Every problem is reported, not just the first. The name checks need a schema-valid config,
- * so they run once the shape is right; the file checks also run on a misshapen one.
+ * Every problem is reported at once, not just the first: the name and file checks also run
+ * on a misshapen config, as far as they can read it.
  */
 export function parseConfig(text: string, options: ParseConfigOptions): ConfigResult {
   const yaml = parseYaml(text);
@@ -43,10 +43,12 @@ export function parseConfig(text: string, options: ParseConfigOptions): ConfigRe
   const shapeProblems = [...substituted.problems, ...schemaProblems.filter((p) => !envPaths.has(p.path))];
   if (!parsed.success || shapeProblems.length > 0) {
     // Missing files are reported in the same round as the shape mistakes.
+    // So are clashing names, read from the raw value as far as it goes.
     const seen = new Set(shapeProblems.map((problem) => problem.path));
     const files =
       options.checkFiles === false ? [] : fileProblems(substituted.value, resolve(options.baseDir));
-    return fail([...shapeProblems, ...files.filter((problem) => !seen.has(problem.path))]);
+    const names = nameProblems(looseNames(substituted.value));
+    return fail([...shapeProblems, ...[...files, ...names].filter((problem) => !seen.has(problem.path))]);
   }
 
   const baseDir = resolve(options.baseDir);

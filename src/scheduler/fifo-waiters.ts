@@ -50,7 +50,7 @@ export class FifoWaiters<T> {
               retryAfterSeconds: 5,
             }),
           ),
-        Math.max(0, deadline - Date.now()),
+        timerDelay(deadline - Date.now()),
       );
       signal.addEventListener("abort", onAbort, { once: true });
       this.#line.push(waiter);
@@ -73,4 +73,11 @@ export class FifoWaiters<T> {
   rejectAll(error: unknown): void {
     for (const waiter of [...this.#line]) waiter.reject(error);
   }
+}
+
+/** setTimeout's longest delay; a longer (or infinite) one would fire after 1 ms instead. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+function timerDelay(ms: number): number {
+  return Number.isNaN(ms) ? 0 : Math.min(Math.max(0, ms), MAX_TIMER_MS);
 }

@@ -2,6 +2,11 @@ import { GatewayError } from "../errors/gateway-error.js";
 import { chooseVictims, type Limits, type LoadedModel } from "./eviction.js";
 import type { Lease, ModelGroup } from "./model-group.js";
 
+/** A wait for room that has started (see #roomWait). */
+interface RoomWait {
+  readonly done: Promise<void>;
+}
+
 export type UnloadReason = "evicted" | "ttl" | "admin" | "removed" | "replaced";
 
 export interface SchedulerOptions {
@@ -148,7 +153,7 @@ export class Scheduler {
     group.hold(now);
     const deadline = now + group.model.queueTimeoutMs;
     try {
-      if (!group.resident) await this.#withRoomLock(() => this.#makeRoom(group, signal, deadline));
+      if (!group.resident) await this.#makeRoom(group, signal, deadline);
       const lease = await group.lease(signal, deadline);
       let released = false;
       return {
@@ -175,8 +180,7 @@ export class Scheduler {
     if (failure !== null) throw failure;
     group.hold(this.#now());
     try {
-      if (!group.resident)
-        await this.#withRoomLock(() => this.#makeRoom(group, signal, Number.POSITIVE_INFINITY));
+      if (!group.resident) await this.#makeRoom(group, signal, Number.POSITIVE_INFINITY);
       await group.start(signal);
     } finally {
       group.unhold(this.#now());
@@ -198,17 +202,19 @@ export class Scheduler {
     }
     const deadline = this.#now() + options.drainTimeoutMs;
     for (;;) {
-      const stopped = await this.#withRoomLock(async () => {
-        if (group.holds > 0) return false;
+      // The wait is registered under the lock (no idle notice can slip in before it) and
+      // awaited outside it, so room decisions go on meanwhile.
+      const busy = await this.#withRoomLock(async () => {
+        if (group.holds > 0) return this.#roomWait(deadline, new AbortController().signal, group.id);
         if (group.resident) {
           this.#options.onUnload?.(group.id, "admin");
           await group.stop();
         }
-        return true;
+        return null;
       });
-      if (stopped) return;
+      if (busy === null) return;
       try {
-        await this.#waitForRoom(deadline, new AbortController().signal, group.id);
+        await busy.done;
       } catch {
         throw new GatewayError(
           "model_busy",
@@ -233,49 +239,70 @@ export class Scheduler {
     return bytes;
   }
 
+  /**
+   * Each decision (and the evictions it needs) runs under the room lock; waiting for room does
+   * not hold it, so an admin unload, a ttl unload or a retiring group's stop never queue behind
+   * a request that waits for room (which would also start a model before the one it replaces
+   * has stopped).
+   */
   async #makeRoom(group: ModelGroup, signal: AbortSignal, deadline: number): Promise<void> {
-    const budgeted = this.#limits.memoryBudgetBytes !== null;
-    while (!group.resident) {
-      const loaded: LoadedModel[] = [];
-      for (const other of this.groups()) {
-        if (!other.resident) continue;
-        loaded.push({
-          id: other.id,
-          inFlight: other.holds,
-          // A parked model holds no memory worth keeping: it makes room first.
-          lastUsedAt: other.failure() === null ? other.lastUsedAt : Number.NEGATIVE_INFINITY,
-          pinned: other.model.pinned,
-          bytes: budgeted ? await this.#memoryOf(other) : 0,
-        });
-      }
-      // Retiring groups still hold their memory, and are never chosen: they stop once idle.
-      let index = 0;
-      for (const other of this.#retiring) {
-        if (!other.resident) continue;
-        loaded.push({
-          id: `${other.id} (retiring ${index++})`,
-          inFlight: other.holds,
-          lastUsedAt: other.lastUsedAt,
-          pinned: true,
-          bytes: budgeted ? await this.#memoryOf(other) : 0,
-        });
-      }
-      const wanted = { id: group.id, bytes: budgeted ? await this.#memoryOf(group) : 0 };
-      const decision = chooseVictims(wanted, loaded, this.#limits);
-      if (decision.kind === "impossible") {
-        // Pinned retiring groups may be what fills the limits: they go away, so wait for them.
-        if (this.#retiring.size === 0) throw new GatewayError("model_load_failed", decision.reason);
-        await this.#waitForRoom(deadline, signal, group.id);
-        continue;
-      }
-      if (decision.kind === "load") {
-        await Promise.all(decision.victims.map((id) => this.#unload(id, "evicted")));
-        group.markResident();
-        return;
-      }
-      await this.#waitForRoom(deadline, signal, group.id);
+    for (;;) {
+      const wait = await this.#withRoomLock(() => this.#decideRoom(group, signal, deadline));
+      if (wait === null) return;
+      await wait.done;
       if (this.#cancelled !== null) throw this.#cancelled;
     }
+  }
+
+  /** Makes `group` resident (evicting what the policy says) and answers null, or answers the wait. */
+  async #decideRoom(group: ModelGroup, signal: AbortSignal, deadline: number): Promise<RoomWait | null> {
+    const budgeted = this.#limits.memoryBudgetBytes !== null;
+    if (group.resident) return null;
+    const loaded: LoadedModel[] = [];
+    for (const other of this.groups()) {
+      if (!other.resident) continue;
+      loaded.push({
+        id: other.id,
+        inFlight: other.holds,
+        // A parked model holds no memory worth keeping: it makes room first.
+        lastUsedAt: other.failure() === null ? other.lastUsedAt : Number.NEGATIVE_INFINITY,
+        pinned: other.model.pinned,
+        bytes: budgeted ? await this.#memoryOf(other) : 0,
+      });
+    }
+    // Retiring groups still hold their memory, and are never chosen: they stop once idle.
+    let index = 0;
+    for (const other of this.#retiring) {
+      if (!other.resident) continue;
+      loaded.push({
+        id: `${other.id} (retiring ${index++})`,
+        inFlight: other.holds,
+        lastUsedAt: other.lastUsedAt,
+        pinned: true,
+        bytes: budgeted ? await this.#memoryOf(other) : 0,
+      });
+    }
+    const wanted = { id: group.id, bytes: budgeted ? await this.#memoryOf(group) : 0 };
+    const decision = chooseVictims(wanted, loaded, this.#limits);
+    if (decision.kind === "impossible") {
+      // Pinned retiring groups may be what fills the limits: they go away, so wait for them.
+      if (this.#retiring.size === 0) throw new GatewayError("model_load_failed", decision.reason);
+      return this.#roomWait(deadline, signal, group.id);
+    }
+    if (decision.kind === "load") {
+      await Promise.all(decision.victims.map((id) => this.#unload(id, "evicted")));
+      group.markResident();
+      return null;
+    }
+    return this.#roomWait(deadline, signal, group.id);
+  }
+
+  /** Starts waiting for room now; wrapped, since an async function would flatten the promise. */
+  #roomWait(deadline: number, signal: AbortSignal, modelId: string): RoomWait {
+    const done = this.#waitForRoom(deadline, signal, modelId);
+    // Awaited by the caller once the room lock is released.
+    done.catch(() => {});
+    return { done };
   }
 
   async #unload(id: string, reason: UnloadReason): Promise<void> {
@@ -301,10 +328,8 @@ export class Scheduler {
         retryAfterSeconds: 5,
       });
       const left = deadline - this.#now();
-      const timer = setTimeout(
-        () => finish(timeout),
-        Number.isFinite(left) ? Math.max(0, left) : 2 ** 31 - 1,
-      );
+      // setTimeout's longest delay: a longer (or infinite) one would fire after 1 ms instead.
+      const timer = setTimeout(() => finish(timeout), Math.min(Math.max(0, left), 2 ** 31 - 1));
       if (signal.aborted) return onAbort();
       signal.addEventListener("abort", onAbort, { once: true });
       this.#roomWaiters.add(wake);

@@ -33,16 +33,20 @@ export interface RunningGateway {
  */
 export async function startGateway(
   config: Record<string, unknown>,
-  options: { env?: NodeJS.ProcessEnv; dir?: string } = {},
+  options: { env?: NodeJS.ProcessEnv; dir?: string; extraArgs?: readonly string[] } = {},
 ): Promise<RunningGateway> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "llamawrapper-test-"));
   const server = { host: "127.0.0.1", port: 0, ...((config.server as object | undefined) ?? {}) };
   writeFileSync(join(dir, "config.yaml"), stringify({ ...config, server }));
-  const child = spawn(process.execPath, ["--import", "tsx", BIN, "--config", join(dir, "config.yaml")], {
-    cwd: ROOT,
-    env: { ...process.env, ...options.env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", BIN, "--config", join(dir, "config.yaml"), ...(options.extraArgs ?? [])],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...options.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => {
     output += chunk.toString("utf8");
