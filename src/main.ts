@@ -11,6 +11,7 @@ import { refuseConnect, refuseExpectation } from "./http/protocol-refusals.js";
 import type { RuntimeRecord } from "./process/runtime-record.js";
 import { compileHttpParser } from "./proxy/compile-http-parser.js";
 import { InFlight } from "./runtime/in-flight.js";
+import { limitsFor } from "./runtime/memory-budget.js";
 import { type LoadedConfig, Runtime } from "./runtime/runtime.js";
 import { modelMemory } from "./scheduler/memory-estimate.js";
 import type { ModelGroup } from "./scheduler/model-group.js";
@@ -104,7 +105,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
             },
             groups: [...runtime.current.groups.values()],
             retiring: scheduler.retiring(),
-            limits: runtime.current.config.scheduler,
+            limits: runtime.current.limits,
             memoryOf: (group) => memory.get(group) ?? null,
             lastLines: 20,
           }),
@@ -132,6 +133,20 @@ export function createGateway(deps: GatewayDeps): Gateway {
         })),
       locateBinary: deps.locateBinary ?? (async () => deps.binary),
       createLimiter: (next) => createLimiter(next.rateLimit.redis, log),
+      limitsFor: (next) =>
+        limitsFor(
+          {
+            gpu,
+            log,
+            ownBytes: () => {
+              let bytes = 0;
+              for (const group of [...scheduler.groups(), ...scheduler.retiring()])
+                if (group.resident) bytes += memory.get(group) ?? 0;
+              return bytes;
+            },
+          },
+          next,
+        ),
       applyServerSettings: (next) => {
         server.headersTimeout = next.server.headersTimeoutMs;
         server.requestTimeout = next.server.requestTimeoutMs;
@@ -170,7 +185,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     scheduler,
     runtime,
     listen: async () => {
-      await Promise.all([runtime.current.limiter.ready(), compileHttpParser()]);
+      await Promise.all([runtime.current.limiter.ready(), compileHttpParser(), runtime.resolveLimits()]);
       return new Promise((resolve, reject) => {
         server.once("error", reject);
         server.listen(config.server.port, config.server.host, () => {

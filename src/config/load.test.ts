@@ -44,7 +44,14 @@ test("a minimal config gets every default", () => {
       allowedHosts: [],
     },
     llamaServer: { binary: null },
-    scheduler: { maxLoadedModels: 2, memoryBudgetBytes: null, coolDownMs: 30_000, maxCoolDownMs: 600_000 },
+    scheduler: {
+      maxLoadedModels: 2,
+      memoryBudgetBytes: null,
+      memoryBudgetAuto: false,
+      memoryMarginBytes: 1024 ** 3,
+      coolDownMs: 30_000,
+      maxCoolDownMs: 600_000,
+    },
     logging: { level: "info", file: null },
     cors: {
       origins: [],
@@ -269,4 +276,27 @@ test("a clashing alias is reported together with the shape mistakes, not after t
   assert.ok(paths.includes("scheduler.maxLoadedModel"), paths.join(", "));
   assert.ok(paths.includes("models.a.queueTimeout"), paths.join(", "));
   assert.ok(paths.includes("models.b.aliases.0"), paths.join(", "));
+});
+
+test("memoryBudget: auto is resolved at start from the GPUs, not in the config", () => {
+  const result = parseConfig(
+    "scheduler: { memoryBudget: auto, memoryMargin: 2GiB }\nmodels: { a: { model: a.gguf } }",
+    {
+      baseDir: "/tmp",
+      env: {},
+      source: null,
+      checkFiles: false,
+    },
+  );
+  assert.ok(result.ok);
+  assert.equal(result.config.scheduler.memoryBudgetAuto, true);
+  assert.equal(result.config.scheduler.memoryBudgetBytes, null);
+  assert.equal(result.config.scheduler.memoryMarginBytes, 2 * 1024 ** 3);
+  const bad = parseConfig("scheduler: { memoryBudget: lots }\nmodels: { a: { model: a.gguf } }", {
+    baseDir: "/tmp",
+    env: {},
+    source: null,
+    checkFiles: false,
+  });
+  assert.equal(bad.ok, false);
 });

@@ -50,7 +50,9 @@ export function resolveConfig(parsed: ParsedConfig, baseDir: string, source: str
     llamaServer: { binary: binary === null ? null : resolveProgram(binary, baseDir) },
     scheduler: {
       maxLoadedModels: parsed.scheduler.maxLoadedModels,
-      memoryBudgetBytes: parsed.scheduler.memoryBudget,
+      memoryBudgetBytes: parsed.scheduler.memoryBudget === "auto" ? null : parsed.scheduler.memoryBudget,
+      memoryBudgetAuto: parsed.scheduler.memoryBudget === "auto",
+      memoryMarginBytes: parsed.scheduler.memoryMargin,
       coolDownMs: parsed.scheduler.coolDown,
       maxCoolDownMs: Math.max(parsed.scheduler.coolDown, parsed.scheduler.maxCoolDown),
     },

@@ -49,8 +49,19 @@ export function configSchema() {
             .describe(
               "How many models may be loaded at once; the least recently used is unloaded to make room.",
             ),
-          memoryBudget: optionalSizeSchema(
-            "Memory all loaded models may use together (e.g. 20GiB); models are unloaded, least recently used first, until a new one fits.",
+          memoryBudget: z
+            .union([
+              z.literal("auto"),
+              optionalSizeSchema(
+                "Memory all loaded models may use together (e.g. 20GiB); models are unloaded, least recently used first, until a new one fits.",
+              ),
+            ])
+            .describe(
+              "Memory all loaded models may use together (e.g. 20GiB), or `auto`: the free GPU memory (nvidia-smi or rocm-smi) minus memoryMargin, read at start and on each reload. Models are unloaded, least recently used first, until a new one fits. Default: not set.",
+            ),
+          memoryMargin: sizeSchema(
+            "1GiB",
+            "With memoryBudget: auto, GPU memory left free for other processes and llama.cpp's own buffers.",
           ),
           maxQueue: z
             .number()

@@ -67,6 +67,9 @@ export interface GatewayConfig {
     readonly maxLoadedModels: number;
     /** null = no memory budget, only maxLoadedModels. */
     readonly memoryBudgetBytes: number | null;
+    /** `memoryBudget: auto`: the budget is the free GPU memory minus memoryMarginBytes, read at start and reload. */
+    readonly memoryBudgetAuto: boolean;
+    readonly memoryMarginBytes: number;
     /** First wait of a `failed` model before it tries again by itself; doubles up to maxCoolDownMs. */
     readonly coolDownMs: number;
     readonly maxCoolDownMs: number;

@@ -8,6 +8,7 @@ import { requestPipeline } from "../http/middleware/pipeline.js";
 import { Router } from "../http/router.js";
 import { routeTable } from "../http/routes/table.js";
 import { Catalog } from "../scheduler/catalog.js";
+import type { Limits } from "../scheduler/eviction.js";
 import type { ModelGroup } from "../scheduler/model-group.js";
 import { modelPool } from "../scheduler/model-pool.js";
 import type { Scheduler } from "../scheduler/scheduler.js";
@@ -31,6 +32,8 @@ export interface Generation {
   readonly loadedAt: number;
   readonly groups: ReadonlyMap<string, ModelGroup>;
   readonly limiter: Limiter;
+  /** The scheduler's limits as resolved (memoryBudget: auto → bytes from the GPUs). */
+  readonly limits: Limits;
   /** `cut` aborts when the gateway cuts the request (the shutdown drain ran out). */
   readonly handle: (req: IncomingMessage, res: ServerResponse, cut: AbortSignal) => void;
 }
@@ -52,6 +55,7 @@ export interface GenerationParts {
   readonly configHash: string | null;
   readonly groups: ReadonlyMap<string, ModelGroup>;
   readonly limiter: Limiter;
+  readonly limits: Limits;
 }
 
 /** Wires one generation's request handler; key files are read here (config/load checked them). */

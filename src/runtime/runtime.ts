@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { ReloadOutcome } from "../admin/reload-outcome.js";
 import type { ConfigProblem, GatewayConfig, ModelConfig } from "../config/types.js";
+import type { Limits } from "../scheduler/eviction.js";
 import type { ModelGroup } from "../scheduler/model-group.js";
 import type { Limiter } from "../security/limiter.js";
 import { buildGroup, type GroupDeps } from "./build-group.js";
@@ -26,6 +27,8 @@ export interface RuntimeDeps {
   /** The llama-server binary for a config, or a problem when its `model:` entries need one that is missing. */
   readonly locateBinary: (config: GatewayConfig) => Promise<string | ConfigProblem>;
   readonly createLimiter: (config: GatewayConfig) => Limiter;
+  /** The scheduler's limits for a config: `memoryBudget: auto` reads the GPUs' free memory. */
+  readonly limitsFor: (config: GatewayConfig, previous: Generation | null) => Promise<Limits>;
   /** Applies settings of `server` that a listening server can change (timeouts, maxConnections). */
   readonly applyServerSettings: (config: GatewayConfig) => void;
 }
@@ -60,7 +63,15 @@ export class Runtime {
     let runtime: Runtime | undefined;
     const first = buildGeneration(
       { ...deps.shell, admin: { ...deps.admin, reload: () => (runtime as Runtime).reload() } },
-      { number: 1, config, binary, configHash: hash, groups, limiter: deps.createLimiter(config) },
+      {
+        number: 1,
+        config,
+        binary,
+        configHash: hash,
+        groups,
+        limiter: deps.createLimiter(config),
+        limits: config.scheduler,
+      },
     );
     runtime = new Runtime(deps, first);
     return runtime;
@@ -73,6 +84,14 @@ export class Runtime {
   /** The entry of every request: the generation current when it arrives serves it to its end. */
   handle(req: IncomingMessage, res: ServerResponse, cut: AbortSignal): void {
     this.#current.handle(req, res, cut);
+  }
+
+  /** Works out limits that need a look at the machine (memoryBudget: auto); before listening. */
+  async resolveLimits(): Promise<void> {
+    const current = this.#current;
+    const limits = await this.#deps.limitsFor(current.config, null);
+    this.#deps.shell.scheduler.adopt([...current.groups.values()], limits);
+    this.#current = { ...current, limits };
   }
 
   /** Starts the models marked `preload` that are not running. */
@@ -151,13 +170,14 @@ export class Runtime {
     }
 
     const config: GatewayConfig = { ...next, models };
+    const limits = await this.#deps.limitsFor(next, old);
     const limiter = isSameLimiter(old.config, next) ? old.limiter : this.#deps.createLimiter(next);
     if (limiter !== old.limiter) void limiter.ready().then(() => retireLimiter(old.limiter));
     const generation = buildGeneration(
       { ...this.#deps.shell, admin: { ...this.#deps.admin, reload: () => this.reload() } },
-      { number: old.number + 1, config, binary, configHash: loaded.hash, groups, limiter },
+      { number: old.number + 1, config, binary, configHash: loaded.hash, groups, limiter, limits },
     );
-    this.#deps.shell.scheduler.adopt([...groups.values()], next.scheduler);
+    this.#deps.shell.scheduler.adopt([...groups.values()], limits);
     this.#deps.applyServerSettings(next);
     this.#current = generation;
     this.preload();
