@@ -26,6 +26,8 @@ export interface ForwardInput {
    * before the answer started, the caller gets that error; a stream ends with it in-band.
    */
   readonly cut?: AbortSignal;
+  /** Called when llama-server's answer starts, before anything of it is written. */
+  readonly onStart?: () => void;
   readonly shaping: Shaping;
   /**
    * Most bytes of an answer read whole (not a successful stream: a JSON answer, or any error)
@@ -177,6 +179,7 @@ export function forward(
       },
       onResponseStart(c, statusCode, headers) {
         started = true;
+        input.onStart?.();
         status = statusCode;
         const type = headers["content-type"];
         contentType = String(type ?? "");
@@ -188,12 +191,15 @@ export function forward(
           return;
         }
         rewriter = new SseRewriter(shaping);
-        res.writeHead(status, {
-          "content-type": contentType,
-          "cache-control": "no-cache",
-          "x-accel-buffering": "no",
-        });
-        res.flushHeaders();
+        // A request that waited may have opened its stream already (wait notices): go on in it.
+        if (!res.headersSent) {
+          res.writeHead(status, {
+            "content-type": contentType,
+            "cache-control": "no-cache",
+            "x-accel-buffering": "no",
+          });
+          res.flushHeaders();
+        }
       },
       onResponseData(c, chunk) {
         if (settled) return;

@@ -1,7 +1,8 @@
 import type { Dispatcher } from "undici";
 import type { RequestLimits } from "../../config/security-types.js";
-import { GatewayError } from "../../errors/gateway-error.js";
+import { GatewayError, toGatewayError } from "../../errors/gateway-error.js";
 import { forward } from "../../proxy/forward.js";
+import { streamFailure } from "../../proxy/stream-error.js";
 import type { Catalog } from "../../scheduler/catalog.js";
 import type { ModelPool } from "../../scheduler/model-pool.js";
 import type { Handler } from "../context.js";
@@ -12,6 +13,7 @@ import { DEFAULT_REQUEST_LIMITS } from "./request-shape.js";
 import { estimateWork } from "./request-work.js";
 import { upstreamBody } from "./upstream-body.js";
 import { validateRequest } from "./validate-request.js";
+import { waitNotices } from "./wait-notices.js";
 
 export interface InferenceDeps {
   readonly catalog: Catalog;
@@ -47,54 +49,89 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
         },
       );
     }
+    const modelName: string = asked;
     ctx.facts.modelAsked = asked;
     const model = knownModel(deps.catalog, asked);
     ctx.access.requireModel(model);
     ctx.facts.modelServed = model.id;
     const upstream = upstreamBody(spec, raw, body);
-    // A connection refused or reset before any answer means that instance just died: with
-    // another instance to go to, the request goes there instead of failing.
-    for (let attempt = 1; ; attempt++) {
-      const lease = await deps.scheduler.acquire(model.id, ctx.signal);
-      ctx.facts.instance = lease.instance;
-      try {
-        await forward(
-          deps.dispatcher,
-          {
-            endpoint: lease.endpoint,
-            method: "POST",
-            path: spec.upstreamPath,
-            body: upstream.body,
-            requestId: ctx.requestId,
-            headersTimeoutMs: model.firstByteTimeoutMs,
-            idleTimeoutMs: deps.idleTimeoutMs,
-            signal: ctx.signal,
-            cut: ctx.cut,
-            maxBufferBytes: deps.maxResponseBufferBytes,
-            shaping: {
-              modelId: model.id,
-              modelName: asked,
-              dialect: spec.dialect,
-              stripUsageChunk: upstream.stripUsageChunk,
+    const notices = body.stream === true ? waitNotices(ctx.res, waitingFor(deps, model.id)) : null;
+    try {
+      await serve();
+    } catch (error) {
+      // Once the stream was opened for wait notices, its status is sent: the error goes in-band.
+      if (notices === null || !notices.started || ctx.res.writableEnded || ctx.res.destroyed) throw error;
+      const failure = toGatewayError(error);
+      ctx.facts.errorCode = failure.code;
+      ctx.res.end(streamFailure(failure, spec.dialect));
+    } finally {
+      notices?.stop();
+    }
+
+    async function serve(): Promise<void> {
+      let answered = false;
+      // A connection refused or reset before any answer means that instance just died: with
+      // another instance to go to, the request goes there instead of failing.
+      for (let attempt = 1; ; attempt++) {
+        const lease = await deps.scheduler.acquire(model.id, ctx.signal);
+        ctx.facts.instance = lease.instance;
+        try {
+          await forward(
+            deps.dispatcher,
+            {
+              endpoint: lease.endpoint,
+              method: "POST",
+              path: spec.upstreamPath,
+              body: upstream.body,
+              requestId: ctx.requestId,
+              headersTimeoutMs: model.firstByteTimeoutMs,
+              idleTimeoutMs: deps.idleTimeoutMs,
+              signal: ctx.signal,
+              cut: ctx.cut,
+              onStart: () => {
+                answered = true;
+                notices?.stop();
+              },
+              maxBufferBytes: deps.maxResponseBufferBytes,
+              shaping: {
+                modelId: model.id,
+                modelName,
+                dialect: spec.dialect,
+                stripUsageChunk: upstream.stripUsageChunk,
+              },
+              // Before the last byte goes out: the access log is written when the response closes.
+              onOutcome: (outcome) => {
+                if (outcome.firstByteAt !== null) ctx.facts.ttfbMs = outcome.firstByteAt - ctx.startedAt;
+                ctx.facts.usage = outcome.usage;
+                if (outcome.kind === "broken") ctx.facts.errorCode = outcome.error.code;
+              },
             },
-            // Before the last byte goes out: the access log is written when the response closes.
-            onOutcome: (outcome) => {
-              if (outcome.firstByteAt !== null) ctx.facts.ttfbMs = outcome.firstByteAt - ctx.startedAt;
-              ctx.facts.usage = outcome.usage;
-              if (outcome.kind === "broken") ctx.facts.errorCode = outcome.error.code;
-            },
-          },
-          ctx.res,
-        );
-        return;
-      } catch (error) {
-        const unreachable = error instanceof GatewayError && error.code === "backend_crashed";
-        if (!unreachable || ctx.res.headersSent) throw error;
-        lease.suspect();
-        if (attempt >= model.instances) throw error;
-      } finally {
-        lease.release();
+            ctx.res,
+          );
+          return;
+        } catch (error) {
+          const unreachable = error instanceof GatewayError && error.code === "backend_crashed";
+          if (!unreachable || answered) throw error;
+          lease.suspect();
+          if (attempt >= model.instances) throw error;
+        } finally {
+          lease.release();
+        }
       }
     }
+  };
+}
+
+/** What a waiting streaming request is told in its SSE comment lines. */
+function waitingFor(deps: InferenceDeps, modelId: string): (seconds: number) => string {
+  return (seconds) => {
+    const group = deps.scheduler.group(modelId);
+    if (group === undefined) return `waiting for model ${modelId} (${seconds} s)`;
+    const ready = group.instances().some((instance) => instance.state === "ready");
+    if (!ready) return `loading model ${modelId} (${seconds} s)`;
+    const waiting = group.waiting;
+    return waiting > 0
+      ? `queued for model ${modelId}, ${waiting} waiting (${seconds} s)`
+      : `waiting for the first token of model ${modelId} (${seconds} s)`;
   };
 }
