@@ -72,7 +72,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     onUnload: (model, reason) => log.info({ model, reason }, "unloading model"),
   });
   // One connection pool per child origin, unlimited connections: a pool capped at N
-  // connections makes stream N+1 wait for a free one (DESIGN.md's undici trap).
+  // connections makes stream N+1 wait for a free one (docs/architecture.md, "Promises and defaults").
   const dispatcher = new Agent({
     connections: null,
     keepAliveTimeout: 30_000,

@@ -1,7 +1,7 @@
 /**
  * The closed table of error codes the gateway can answer with. Every error a client sees
  * comes from this table; docs/errors.md documents each row and a test keeps both in step.
- * Status and type follow ../shared/RELIABILITY.md's error contract.
+ * Status and type follow the error contract in docs/errors.md.
  */
 export type ErrorType =
   | "invalid_request_error"

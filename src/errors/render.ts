@@ -31,7 +31,7 @@ export function renderError(error: GatewayError): RenderedError {
   return { status: error.status, headers, body: JSON.stringify(errorBody(error)) };
 }
 
-/** The in-band SSE ending for a stream that failed after its headers went out (RELIABILITY.md promise 2). */
+/** The in-band SSE ending for a stream that failed after its headers went out (docs/architecture.md, "Promises"). */
 export function renderStreamError(error: GatewayError): string {
   return `data: ${JSON.stringify(errorBody(error))}\n\ndata: [DONE]\n\n`;
 }

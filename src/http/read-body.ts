@@ -5,7 +5,7 @@ import { findTooDeep } from "./json-depth.js";
 /**
  * Reads the whole (small) request body into one Buffer, refusing it when it is over `limit`:
  * before reading when Content-Length says so, while reading otherwise. Forwarding this Buffer
- * is the cheapest shape for the proxy (DESIGN.md: piping the body upstream was half as fast).
+ * is the cheapest shape for the proxy (docs/architecture.md: piping the body upstream was half as fast).
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"]);

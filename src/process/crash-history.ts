@@ -1,6 +1,6 @@
 /**
  * The restart policy as a pure function of past crashes (systemd's StartLimitBurst and
- * supervisord's back-off, RELIABILITY.md): back off 1 s doubling to 60 s; too many crashes in
+ * supervisord's back-off; docs/architecture.md): back off 1 s doubling to 60 s; too many crashes in
  * the window parks the child in `failed` until someone resets it.
  */
 export interface RestartPolicy {

@@ -250,7 +250,7 @@ export function forward(
           if (gone) return finish({ kind: "client-gone", status: 499, firstByteAt: null, usage: null });
           // A pooled keep-alive connection that llama-server closed as we reused it fails before
           // any response byte: llama-server never saw the request, so one retry on a fresh
-          // connection is safe (the RELIABILITY.md retry rule).
+          // connection is safe (the retry rule in docs/architecture.md).
           if (attempt === 1 && isRetryable(error)) return send();
           return fail(upstreamError(error, shaping.modelId));
         }

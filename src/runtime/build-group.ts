@@ -17,7 +17,7 @@ export interface GroupDeps {
 }
 
 const READINESS_INTERVAL_MS = 20;
-/** After ready: every 10 s, 2 s timeout, 3 misses → restart (RELIABILITY.md defaults). */
+/** After ready: every 10 s, 2 s timeout, 3 misses → restart (docs/architecture.md, "Promises and defaults"). */
 const LIVENESS = { intervalMs: 10_000, timeoutMs: 2_000, failures: 3 };
 const LOG_LINES = 200;
 

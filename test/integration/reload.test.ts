@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, test } from "node:test";
 import { parse, stringify } from "yaml";
-import { postJson, readAll, sseData } from "../fixtures/fake/client.js";
+import { type Json, postJson, readAll, sseData } from "../fixtures/fake/client.js";
 import { admin, modelStatus, pidsOf } from "../support/admin-client.js";
 import { waitFor } from "../support/deadline.js";
 import { fakeCmd } from "../support/fake-cmd.js";
@@ -31,9 +31,9 @@ async function start(
 }
 
 /** Rewrites the gateway's config file through `change` (server section kept). */
-function editConfig(g: RunningGateway, change: (config: Record<string, any>) => void): void {
+function editConfig(g: RunningGateway, change: (config: Json) => void): void {
   const path = join(g.dir, "config.yaml");
-  const config = parse(readFileSync(path, "utf8")) as Record<string, any>;
+  const config = parse(readFileSync(path, "utf8")) as Json;
   change(config);
   writeFileSync(path, stringify(config));
 }

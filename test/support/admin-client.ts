@@ -1,6 +1,5 @@
+import type { Json } from "../fixtures/fake/client.js";
 import type { RunningGateway } from "./gateway-process.js";
-
-export type Json = Record<string, any>;
 
 /** Calls an admin route with the admin key; resolves with status and parsed JSON body. */
 export async function admin(
