@@ -258,6 +258,15 @@ export class Scheduler {
   async #decideRoom(group: ModelGroup, signal: AbortSignal, deadline: number): Promise<RoomWait | null> {
     const budgeted = this.#limits.memoryBudgetBytes !== null;
     if (group.resident) return null;
+    // A reload retired it while this request waited for room: never start an obsolete group.
+    if (this.#groups.get(group.id) !== group)
+      throw new GatewayError(
+        "backend_unavailable",
+        `model ${group.id} was reconfigured while this request waited; retry`,
+        {
+          retryAfterSeconds: 1,
+        },
+      );
     const loaded: LoadedModel[] = [];
     for (const other of this.groups()) {
       if (!other.resident) continue;
