@@ -38,6 +38,18 @@ function editConfig(g: RunningGateway, change: (config: Json) => void): void {
   writeFileSync(path, stringify(config));
 }
 
+/** Waits (bounded) until no process has this pid any more. */
+function waitGone(what: string, pid: number | undefined): Promise<true> {
+  return waitFor(`${what} to stop`, () => {
+    try {
+      process.kill(pid as number, 0);
+      return undefined;
+    } catch {
+      return true;
+    }
+  });
+}
+
 function chat(g: RunningGateway, model: string, extra: Record<string, unknown> = {}) {
   return postJson(g.url, "/v1/chat/completions", {
     model,
@@ -84,14 +96,7 @@ test("a reload that changes one model's args replaces only it, blue/green, while
     assert.ok(!events.some((e) => e.includes('"error"')), `no in-band error on ${name}`);
   }
   // The old b stops once its stream is done; new requests go to the new one.
-  await waitFor("the old b to be stopped", () => {
-    try {
-      process.kill(pidB as number, 0);
-      return undefined;
-    } catch {
-      return true;
-    }
-  });
+  await waitGone("the old b", pidB);
   assert.equal((await chat(g, "b")).status, 200);
   assert.deepEqual(await pidsOf(g, "b"), [newPidB]);
 });
@@ -149,14 +154,7 @@ test("removed models drain then stop, added models and new aliases work at once,
   assert.equal((await chat(g, "c")).status, 200);
   const drained = await reading;
   assert.equal(sseData(drained.text).at(-1), "[DONE]", "the removed model's stream finished");
-  await waitFor("the removed model's child to stop", () => {
-    try {
-      process.kill(pidA as number, 0);
-      return undefined;
-    } catch {
-      return true;
-    }
-  });
+  await waitGone("the removed model's child", pidA);
   // Keys: adding one closes the open gateway for new requests.
   editConfig(g, (config) => {
     config.auth = { apiKeys: ["k1"], adminKeys: ["adm"] };
