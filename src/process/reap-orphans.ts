@@ -1,4 +1,5 @@
 import { rm } from "node:fs/promises";
+import type { ConfigIdentity } from "./config-identity.js";
 import {
   DEFAULT_PROC_ROOT,
   isLive,
@@ -110,7 +111,12 @@ export interface ReapedChild {
 export type ReapResult =
   | { readonly kind: "no-record" }
   | { readonly kind: "invalid-record"; readonly reason: string }
-  | { readonly kind: "live-gateway"; readonly gatewayPid: number; readonly note: string }
+  | {
+      readonly kind: "live-gateway";
+      readonly gatewayPid: number;
+      /** The config file that gateway serves, as its record says. */
+      readonly config: ConfigIdentity | null;
+    }
   | {
       readonly kind: "reaped";
       readonly reaped: readonly ReapedChild[];
@@ -132,14 +138,17 @@ const POLL_MS = 20;
 const DEFAULT_KILL_WAIT_MS = 2000;
 
 /**
- * Stops what an earlier, uncleanly ended run of this gateway left behind, as its record at
- * `path` says. Call once at startup, before RuntimeRecord.open() rewrites that file. A record
- * of a gateway that is still alive is left alone, as is every process not proven ours.
+ * Stops what an earlier, uncleanly ended gateway left behind, as its record at `path` says,
+ * and deletes the record. Call at startup, before RuntimeRecord.open() writes this run's
+ * record. A record of a gateway that is still alive is left alone, file and children, as is
+ * every process not proven ours. Two gateways starting at once may both reap one record: that
+ * is harmless, since every signal is sent right after a fresh proof from /proc.
  */
 export async function reapOrphans(path: string, deps: ReapDeps): Promise<ReapResult> {
   const procRoot = deps.procRoot ?? DEFAULT_PROC_ROOT;
   const read = await readRuntimeRecord(path);
   if (read.kind === "absent") return { kind: "no-record" };
+  if (read.kind === "foreign") return { kind: "invalid-record", reason: "owned by another user" };
   if (read.kind === "invalid") {
     deps.log("ignoring an unreadable runtime record", { path, reason: read.reason });
     await removeRecord(path, deps);
@@ -152,9 +161,7 @@ export async function reapOrphans(path: string, deps: ReapDeps): Promise<ReapRes
     selfPid: process.pid,
   });
   if (plan.kind === "live-gateway") {
-    const note = `gateway pid ${plan.gatewayPid} is still running with this config; its children are left alone`;
-    deps.log(note, { path });
-    return { kind: "live-gateway", gatewayPid: plan.gatewayPid, note };
+    return { kind: "live-gateway", gatewayPid: plan.gatewayPid, config: read.record.config };
   }
   for (const skip of plan.skipped) deps.log("not reaping a recorded child", { ...skip });
   // All groups at once: the whole reap takes one grace period, not one per child.

@@ -3,6 +3,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import type { ConfigIdentity } from "./config-identity.js";
 import { type ProcStat, parseProcStat } from "./proc-stat.js";
 import { type PlanInput, planReap } from "./reap-orphans.js";
 import {
@@ -10,6 +11,7 @@ import {
   parseRuntimeRecord,
   RuntimeRecord,
   type RuntimeRecordData,
+  runtimeRecordDir,
   runtimeRecordPath,
 } from "./runtime-record.js";
 
@@ -25,7 +27,7 @@ function child(pid: number, startTime: number, name = `m#${pid}`): ChildEntry {
 }
 
 function record(children: ChildEntry[], gatewayPid = 100, gatewayStart = 10): RuntimeRecordData {
-  return { version: 1, gatewayPid, gatewayStart, bootId: BOOT, children };
+  return { version: 1, gatewayPid, gatewayStart, bootId: BOOT, config: null, children };
 }
 
 describe("parseProcStat", () => {
@@ -108,6 +110,8 @@ describe("parseRuntimeRecord", () => {
     ["missing name", { ...good, children: [{ pid: 200, pgid: 200, startTime: 1, port: 1 }] }, "invalid"],
     ["empty boot id", { ...good, bootId: "" }, "invalid"],
     ["children not a list", { ...good, children: {} }, "invalid"],
+    ["with its config's identity", { ...good, config: { path: "/etc/a.yaml", fileId: "1:2" } }, "ok"],
+    ["config identity without its file id", { ...good, config: { path: "/etc/a.yaml" } }, "invalid"],
   ];
   for (const [what, value, want] of cases) {
     test(what, () => {
@@ -115,6 +119,11 @@ describe("parseRuntimeRecord", () => {
       assert.equal(parseRuntimeRecord(text).kind, want);
     });
   }
+
+  test("a record of an older version, without a config, parses with config null", () => {
+    const { config: _, ...older } = good;
+    assert.deepEqual(parseRuntimeRecord(JSON.stringify(older)), { kind: "ok", record: good });
+  });
 });
 
 describe("RuntimeRecord", () => {
@@ -128,27 +137,27 @@ describe("RuntimeRecord", () => {
   // A fake /proc: the gateway SELF started at 10; its children are pids 200..299, started at pid*10.
   const fakeStat = (pid: number): ProcStat | null =>
     pid === SELF ? proc(SELF, 10) : pid >= 200 && pid < 300 ? proc(pid, pid * 10, pid, "S", SELF) : null;
-  function open(path: string, errors: string[] = []) {
+  function open(path: string, errors: string[] = [], config: ConfigIdentity | null = null) {
     const rec = new RuntimeRecord(path, {
       onError: (message) => errors.push(message),
       readStat: fakeStat,
       readBootId: () => BOOT,
       selfPid: SELF,
+      config,
     });
     return { rec, errors };
   }
   const readJson = async (path: string) => JSON.parse(await readFile(path, "utf8")) as RuntimeRecordData;
 
-  test("runtimeRecordPath: one file per config under <cache>/run", () => {
-    const a = runtimeRecordPath("/c", "/etc/a.yaml");
-    assert.match(a, /^\/c\/run\/[0-9a-f]{16}\.json$/);
-    assert.equal(runtimeRecordPath("/c", "/etc/./a.yaml"), a, "the resolved path is hashed");
-    assert.notEqual(runtimeRecordPath("/c", "/etc/b.yaml"), a);
+  test("one folder per user (<cache>/run), one file per gateway pid, whatever its config", () => {
+    assert.equal(runtimeRecordDir("/c"), "/c/run");
+    assert.equal(runtimeRecordPath("/c/run", 4242), "/c/run/gateway-4242.json");
   });
 
   test("open, add and remove write the whole state, and it parses back", async () => {
     const path = join(await tempDir(), "run", "r.json");
-    const { rec, errors } = open(path);
+    const config = { path: "/etc/a.yaml", fileId: "2049:1234" };
+    const { rec, errors } = open(path, [], config);
     await rec.open();
     await rec.add({ pid: 201, port: 8001, name: "a#0" });
     await rec.add({ pid: 202, port: 8002, name: "b#0" });
@@ -159,6 +168,7 @@ describe("RuntimeRecord", () => {
       gatewayPid: SELF,
       gatewayStart: 10,
       bootId: BOOT,
+      config,
       children: [{ pid: 202, port: 8002, name: "b#0", pgid: 202, startTime: 2020 }],
     });
     assert.deepEqual(parseRuntimeRecord(JSON.stringify(data)), { kind: "ok", record: data });

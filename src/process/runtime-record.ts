@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
 import { lstat, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
+import type { ConfigIdentity } from "./config-identity.js";
 import { type ProcStat, readBootId, readProcStat } from "./proc-stat.js";
 
 /** One child a gateway started: enough to find it again, and to prove it is the same process. */
@@ -19,6 +19,8 @@ export interface RuntimeRecordData {
   readonly gatewayPid: number;
   readonly gatewayStart: number;
   readonly bootId: string;
+  /** The config file it serves; null for an inline config or a record of an older version. */
+  readonly config: ConfigIdentity | null;
   readonly children: readonly ChildEntry[];
 }
 
@@ -29,16 +31,22 @@ export interface RuntimeRecordDeps {
   readonly readStat?: (pid: number) => ProcStat | null;
   readonly readBootId?: () => string | null;
   readonly selfPid?: number;
+  /** Written into the record so a second gateway on the same file can refuse to start. */
+  readonly config?: ConfigIdentity | null;
 }
 
 /**
- * Where a gateway serving `configPath` keeps its record: one file per config, so a second
- * gateway on the same config finds the first one's record, and gateways on other configs
- * never read each other's.
+ * The per-user folder of records: one for every gateway this user runs, whatever config it
+ * serves, so a start finds what any earlier, SIGKILLed run left behind, however that run was
+ * given its config (another path, a symlink, a copy, another working directory).
  */
-export function runtimeRecordPath(cacheDir: string, configPath: string): string {
-  const hash = createHash("sha256").update(resolve(configPath)).digest("hex").slice(0, 16);
-  return join(cacheDir, "run", `${hash}.json`);
+export function runtimeRecordDir(cacheDir: string): string {
+  return join(cacheDir, "run");
+}
+
+/** One file per gateway process: no two live gateways ever write the same file. */
+export function runtimeRecordPath(dir: string, gatewayPid: number): string {
+  return join(dir, `gateway-${gatewayPid}.json`);
 }
 
 /**
@@ -72,7 +80,13 @@ export class RuntimeRecord {
       this.#deps.onError("runtime record disabled: cannot read /proc", new Error("no /proc"));
       return this.#chain;
     }
-    this.#identity = { version: 1, gatewayPid: this.#selfPid, gatewayStart: stat.startTime, bootId };
+    this.#identity = {
+      version: 1,
+      gatewayPid: this.#selfPid,
+      gatewayStart: stat.startTime,
+      bootId,
+      config: this.#deps.config ?? null,
+    };
     return this.#changed();
   }
 
@@ -152,6 +166,8 @@ export class RuntimeRecord {
 
 export type ReadRecordResult =
   | { readonly kind: "absent" }
+  /** Another user's file (in a shared folder): neither trusted nor ours to delete. */
+  | { readonly kind: "foreign" }
   | { readonly kind: "invalid"; readonly reason: string }
   | { readonly kind: "ok"; readonly record: RuntimeRecordData };
 
@@ -164,7 +180,7 @@ export async function readRuntimeRecord(path: string): Promise<ReadRecordResult>
   try {
     const info = await lstat(path);
     if (!info.isFile()) return { kind: "invalid", reason: "not a regular file" };
-    if (info.uid !== process.getuid?.()) return { kind: "invalid", reason: "owned by another user" };
+    if (info.uid !== process.getuid?.()) return { kind: "foreign" };
     text = await readFile(path, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return { kind: "absent" };
@@ -186,6 +202,9 @@ export function parseRuntimeRecord(text: string): ReadRecordResult {
   if (!isPid(gatewayPid) || !isCount(gatewayStart) || typeof bootId !== "string" || bootId === "") {
     return { kind: "invalid", reason: "bad gateway identity" };
   }
+  // Records written before the field existed have none: they are reaped, never a conflict.
+  const config = raw.config ?? null;
+  if (config !== null && !isConfigIdentity(config)) return { kind: "invalid", reason: "bad config identity" };
   if (!Array.isArray(children)) return { kind: "invalid", reason: "children is not a list" };
   const entries: ChildEntry[] = [];
   for (const child of children as unknown[]) {
@@ -197,7 +216,11 @@ export function parseRuntimeRecord(text: string): ReadRecordResult {
     }
     entries.push({ pid, pgid, startTime, port, name });
   }
-  return { kind: "ok", record: { version: 1, gatewayPid, gatewayStart, bootId, children: entries } };
+  return { kind: "ok", record: { version: 1, gatewayPid, gatewayStart, bootId, config, children: entries } };
+}
+
+function isConfigIdentity(value: unknown): value is ConfigIdentity {
+  return isObject(value) && typeof value.path === "string" && typeof value.fileId === "string";
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

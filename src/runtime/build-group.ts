@@ -47,13 +47,14 @@ export function buildGroup(
       },
       deps.env,
     );
-    supervisor.onEvent((event) => logEvent(deps, event));
     return supervisor;
   });
-  return new ModelGroup(model, supervisors, deps.hooks);
+  const group = new ModelGroup(model, supervisors, deps.hooks);
+  for (const supervisor of supervisors) supervisor.onEvent((event) => logEvent(deps, event, group));
+  return group;
 }
 
-function logEvent(deps: GroupDeps, event: SupervisorEvent): void {
+function logEvent(deps: GroupDeps, event: SupervisorEvent, group: ModelGroup): void {
   const { log } = deps;
   switch (event.type) {
     case "spawned":
@@ -63,12 +64,15 @@ function logEvent(deps: GroupDeps, event: SupervisorEvent): void {
     case "reaped":
       void deps.record?.remove(event.pid);
       return;
-    case "crashed":
+    case "crashed": {
       log.warn(
         {
           instance: event.name,
           reason: event.reason,
           restartInMs: event.restartInMs,
+          // In flight, or ended just before (the proxy may see the connection drop first): an
+          // operator finds the client that crashed it through these ids in the access log.
+          requestIds: group.requestsOn(event.name),
           lastLines: event.lastLines,
         },
         event.restartInMs === null
@@ -76,6 +80,7 @@ function logEvent(deps: GroupDeps, event: SupervisorEvent): void {
           : "llama-server crashed",
       );
       return;
+    }
     case "restart-failed":
       log.warn(
         {

@@ -99,6 +99,18 @@ describe("dispatch across instances", () => {
     assert.equal((await group.lease(signal, FAR)).instance, "m#0");
   });
 
+  it("knows which request ids are on which instance, for the crash log", async () => {
+    const { group, signal } = groupOf(2, 2);
+    const a = await group.lease(signal, FAR, "req-a");
+    const b = await group.lease(signal, FAR, "req-b");
+    await group.lease(signal, FAR);
+    assert.deepEqual(group.requestsOn(a.instance), ["req-a"], "a lease without an id is not named");
+    assert.deepEqual(group.requestsOn(b.instance), ["req-b"]);
+    a.release();
+    assert.deepEqual(group.requestsOn(a.instance), ["req-a"], "just ended: still a suspect");
+    assert.deepEqual(group.requestsOn("m#9"), []);
+  });
+
   it("a reconfigure with more slots serves the line at once", async () => {
     const { group, signal } = groupOf(1, 1);
     await group.lease(signal, FAR);

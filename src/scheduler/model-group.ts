@@ -2,6 +2,7 @@ import type { ModelConfig } from "../config/types.js";
 import { GatewayError } from "../errors/gateway-error.js";
 import type { Backend, BackendSnapshot, Endpoint } from "./backend.js";
 import { FifoWaiters } from "./fifo-waiters.js";
+import { InstanceRequests } from "./instance-requests.js";
 
 /** One dispatched request's hold on an instance slot; release exactly once when the response ends. */
 export interface Lease {
@@ -39,6 +40,8 @@ interface Instance {
   active: number;
   /** performance.now() until which it gets no requests (see Lease.suspect). */
   suspectUntil: number;
+  /** The ids of the requests on it, for the crash log. */
+  readonly requests: InstanceRequests;
 }
 
 /**
@@ -63,7 +66,12 @@ export class ModelGroup {
 
   constructor(model: ModelConfig, backends: readonly Backend[], hooks: GroupHooks) {
     this.#model = model;
-    this.#instances = backends.map((supervisor) => ({ supervisor, active: 0, suspectUntil: 0 }));
+    this.#instances = backends.map((supervisor) => ({
+      supervisor,
+      active: 0,
+      suspectUntil: 0,
+      requests: new InstanceRequests(),
+    }));
     this.#hooks = hooks;
     this.#line = new FifoWaiters(`a free slot of model ${model.id}`);
     for (const instance of this.#instances) {
@@ -132,6 +140,15 @@ export class ModelGroup {
     }));
   }
 
+  /**
+   * The ids of the requests on instance `name` (e.g. `qwen#0`) now or until just before (see
+   * InstanceRequests): who was there when it crashed.
+   */
+  requestsOn(name: string): string[] {
+    const instance = this.#instances.find((candidate) => candidate.supervisor.name === name);
+    return instance?.requests.suspects(performance.now()) ?? [];
+  }
+
   /** The reason requests cannot be served while every instance is parked in `failed`; else null. */
   failure(): GatewayError | null {
     let first: GatewayError | null = null;
@@ -184,17 +201,20 @@ export class ModelGroup {
     });
   }
 
-  /** A slot on a ready instance, waiting in line (until `deadline`) while all are taken. */
-  async lease(signal: AbortSignal, deadline: number): Promise<Lease> {
+  /**
+   * A slot on a ready instance, waiting in line (until `deadline`) while all are taken.
+   * `requestId` is kept on the instance while the lease lasts, for the crash log.
+   */
+  async lease(signal: AbortSignal, deadline: number, requestId?: string): Promise<Lease> {
     await this.start(signal);
     if (this.#line.length === 0) {
       const free = this.#pickFree();
       if (free !== null) {
         free.active++;
-        return this.#leaseOn(free);
+        return this.#leaseOn(free, requestId);
       }
     }
-    return this.#leaseOn(await this.#line.wait(signal, deadline));
+    return this.#leaseOn(await this.#line.wait(signal, deadline), requestId);
   }
 
   /** The least busy ready instance with a free slot, round-robin among equals. */
@@ -213,7 +233,7 @@ export class ModelGroup {
   }
 
   /** `instance.active` already counts this request. */
-  #leaseOn(instance: Instance): Lease {
+  #leaseOn(instance: Instance, requestId: string | undefined): Lease {
     const endpoint = instance.supervisor.endpoint();
     if (endpoint === null) {
       instance.active--;
@@ -223,6 +243,7 @@ export class ModelGroup {
       );
     }
     this.#leased++;
+    const ended = requestId === undefined ? null : instance.requests.begin(requestId);
     let released = false;
     return {
       modelId: this.#model.id,
@@ -232,6 +253,7 @@ export class ModelGroup {
         if (released) return;
         released = true;
         this.#leased--;
+        ended?.(performance.now());
         // The slot goes straight to the longest waiter; only with nobody waiting is it freed.
         const usable = instance.supervisor.endpoint() !== null && instance.suspectUntil <= performance.now();
         if (usable && this.#line.handOff(instance)) return;

@@ -6,17 +6,18 @@ import type { Scheduler } from "./scheduler.js";
  * the generation it started with and acquires through it, even if a reload happens meanwhile.
  */
 export interface ModelPool {
-  acquire(modelId: string, signal: AbortSignal): Promise<Lease>;
+  /** `requestId` names the request in the crash log of the instance it lands on. */
+  acquire(modelId: string, signal: AbortSignal, requestId?: string): Promise<Lease>;
   group(modelId: string): ModelGroup | undefined;
   groups(): ModelGroup[];
 }
 
 export function modelPool(scheduler: Scheduler, groups: ReadonlyMap<string, ModelGroup>): ModelPool {
   return {
-    acquire: (modelId, signal) => {
+    acquire: (modelId, signal, requestId) => {
       const group = groups.get(modelId);
       if (group === undefined) return Promise.reject(new Error(`no group for model ${modelId}`));
-      return scheduler.acquire(group, signal);
+      return scheduler.acquire(group, signal, requestId);
     },
     group: (modelId) => groups.get(modelId),
     groups: () => [...groups.values()],

@@ -130,8 +130,11 @@ export class Scheduler {
     return current;
   }
 
-  /** A lease on a ready instance slot of the group; release it when the response has ended. */
-  async acquire(asked: ModelGroup, signal: AbortSignal): Promise<Lease> {
+  /**
+   * A lease on a ready instance slot of the group; release it when the response has ended.
+   * `requestId` names the request in the instance's crash log line.
+   */
+  async acquire(asked: ModelGroup, signal: AbortSignal, requestId?: string): Promise<Lease> {
     if (this.#closed)
       throw new GatewayError("shutting_down", "the gateway is shutting down", { retryAfterSeconds: 5 });
     const group = this.#current(asked);
@@ -154,7 +157,7 @@ export class Scheduler {
     const deadline = now + group.model.queueTimeoutMs;
     try {
       if (!group.resident) await this.#makeRoom(group, signal, deadline);
-      const lease = await group.lease(signal, deadline);
+      const lease = await group.lease(signal, deadline, requestId);
       let released = false;
       return {
         ...lease,

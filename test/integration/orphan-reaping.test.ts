@@ -1,14 +1,16 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, test } from "node:test";
+import type { ConfigIdentity } from "../../src/process/config-identity.js";
 import { readBootId, readProcStat } from "../../src/process/proc-stat.js";
 import { signalGroup } from "../../src/process/process-group.js";
 import { type ReapResult, reapOrphans } from "../../src/process/reap-orphans.js";
+import { reapStaleRecords } from "../../src/process/reap-stale-records.js";
 import type { ChildEntry, RuntimeRecordData } from "../../src/process/runtime-record.js";
 import { waitFor } from "../support/deadline.js";
 import { groupMembers, isAlive } from "../support/process-tree.js";
@@ -79,6 +81,8 @@ async function writeRecord(
   name: string,
   gateway: { pid: number; startTime: number },
   children: ChildEntry[],
+  config: ConfigIdentity | null = null,
+  folder = dir,
 ) {
   const bootId = readBootId();
   assert.ok(bootId !== null);
@@ -87,9 +91,10 @@ async function writeRecord(
     gatewayPid: gateway.pid,
     gatewayStart: gateway.startTime,
     bootId,
+    config,
     children,
   };
-  const path = join(dir, `${name}.json`);
+  const path = join(folder, `${name}.json`);
   await writeFile(path, JSON.stringify(data));
   return path;
 }
@@ -226,4 +231,73 @@ test("no record: nothing to do; an unreadable record is dropped", async () => {
   await writeFile(path, "{not json");
   assert.equal((await reap(path)).result.kind, "invalid-record");
   await assert.rejects(readFile(path), { code: "ENOENT" });
+});
+
+test("the folder scan: every dead gateway's orphans are stopped, live gateways only compared", async () => {
+  const folder = join(dir, "scan");
+  await mkdir(folder);
+  const ours = { path: "/etc/llw/config.yaml", fileId: "1:1" };
+  const self = { pid: process.pid, startTime: startTimeOf(process.pid) };
+  const orphan = await innocent();
+  const older = await innocent();
+  const livesOn = await innocent();
+  const orphanPid = orphan.pid as number;
+  const olderPid = older.pid as number;
+  const livePid = livesOn.pid as number;
+  // A dead gateway that served another config, one of an older version (per-config file
+  // name, no config identity), and two live ones: on our config by another path, on another.
+  await writeRecord(
+    "gateway-1001",
+    await deadGateway(),
+    [entry(orphanPid, "a#0")],
+    { path: "/x", fileId: "9:9" },
+    folder,
+  );
+  await writeRecord("5fb95f0774ec4380", await deadGateway(), [entry(olderPid, "b#0")], null, folder);
+  await writeRecord(
+    "gateway-1002",
+    self,
+    [entry(livePid, "c#0")],
+    { path: "/srv/link.yaml", fileId: "1:1" },
+    folder,
+  );
+  await writeRecord("gateway-1003", self, [], { path: "/etc/other.yaml", fileId: "2:2" }, folder);
+  await writeFile(join(folder, "gateway-1004.json.77.tmp"), "{half a write");
+  const logs: string[] = [];
+  const result = await reapStaleRecords(folder, {
+    signalGroup,
+    log: (message) => logs.push(message),
+    graceMs: 300,
+    config: ours,
+  });
+  assert.deepEqual(result.reaped.map((r) => r.name).sort(), ["a#0", "b#0"]);
+  assert.deepEqual(result.conflicts, [
+    { gatewayPid: process.pid, config: { path: "/srv/link.yaml", fileId: "1:1" } },
+  ]);
+  await waitFor("the orphans gone", () => allGone([orphanPid, olderPid]), 5000);
+  assert.ok(isAlive(livePid), "a live gateway's child is never touched");
+  assert.deepEqual((await readdir(folder)).sort(), [
+    "gateway-1002.json",
+    "gateway-1003.json",
+    "gateway-1004.json.77.tmp",
+  ]);
+  livesOn.kill("SIGKILL");
+  await once(livesOn, "exit");
+  assert.deepEqual(
+    await reapStaleRecords(join(dir, "absent"), { signalGroup, log: () => {}, graceMs: 1, config: null }),
+    {
+      reaped: [],
+      conflicts: [],
+    },
+  );
+});
+
+test("another user's record is neither trusted nor deleted", {
+  skip: process.getuid?.() !== 0 && "needs root to chown",
+}, async () => {
+  const gateway = await deadGateway();
+  const path = await writeRecord("foreign", gateway, []);
+  await chown(path, 65534, 65534);
+  assert.deepEqual((await reap(path)).result, { kind: "invalid-record", reason: "owned by another user" });
+  assert.ok((await readFile(path, "utf8")).includes(String(gateway.pid)), "the file stays");
 });

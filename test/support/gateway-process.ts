@@ -33,14 +33,21 @@ export interface RunningGateway {
  */
 export async function startGateway(
   config: Record<string, unknown>,
-  options: { env?: NodeJS.ProcessEnv; dir?: string; extraArgs?: readonly string[] } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    dir?: string;
+    extraArgs?: readonly string[];
+    /** Serve this path (e.g. a symlink to another gateway's config) instead of writing `config`. */
+    configFile?: string;
+  } = {},
 ): Promise<RunningGateway> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "llamawrapper-test-"));
   const server = { host: "127.0.0.1", port: 0, ...((config.server as object | undefined) ?? {}) };
-  writeFileSync(join(dir, "config.yaml"), stringify({ ...config, server }));
+  const configFile = options.configFile ?? join(dir, "config.yaml");
+  if (options.configFile === undefined) writeFileSync(configFile, stringify({ ...config, server }));
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", BIN, "--config", join(dir, "config.yaml"), ...(options.extraArgs ?? [])],
+    ["--import", "tsx", BIN, "--config", configFile, ...(options.extraArgs ?? [])],
     {
       cwd: ROOT,
       env: { ...process.env, ...options.env },

@@ -6,9 +6,10 @@ import { cacheDir } from "../../llama/cache-dir.js";
 import { findOnPath, locateLlamaServer } from "../../llama/locate-llama-server.js";
 import { createLogger } from "../../logging/create-logger.js";
 import { createGateway } from "../../main.js";
+import { readConfigIdentity } from "../../process/config-identity.js";
 import { signalGroup } from "../../process/process-group.js";
-import { reapOrphans } from "../../process/reap-orphans.js";
-import { RuntimeRecord, runtimeRecordPath } from "../../process/runtime-record.js";
+import { type LiveGateway, reapStaleRecords } from "../../process/reap-stale-records.js";
+import { RuntimeRecord, runtimeRecordDir, runtimeRecordPath } from "../../process/runtime-record.js";
 import { readConfigFile } from "../../runtime/read-config.js";
 import { watchFile } from "../../runtime/watch-file.js";
 import { isLoopbackBind } from "../../security/loopback.js";
@@ -20,24 +21,29 @@ function needsBinary(config: GatewayConfig): boolean {
 }
 
 /**
- * Stops what a previous run of this config left behind (a gateway killed with SIGKILL), then
- * starts this run's record. Only processes the old record proves to be ours are touched.
+ * Stops what earlier gateways of this user left behind (killed with SIGKILL), whatever config
+ * they served, then starts this run's record. Only processes a record proves to be ours are
+ * touched, and never those of a gateway still alive. A live gateway on the same config file
+ * (by any path to it) is returned instead: this one must not start.
  */
-async function openRuntimeRecord(
-  config: GatewayConfig,
-  log: Logger,
-): Promise<RuntimeRecord | "live-gateway"> {
-  const path = runtimeRecordPath(cacheDir(), config.source ?? "inline");
-  const reaped = await reapOrphans(path, {
+async function openRuntimeRecord(config: GatewayConfig, log: Logger): Promise<RuntimeRecord | LiveGateway> {
+  const dir = runtimeRecordDir(cacheDir());
+  const identity = config.source === null ? null : await readConfigIdentity(config.source);
+  const stale = await reapStaleRecords(dir, {
     signalGroup,
     log: (message, fields) => log.warn(fields, message),
     graceMs: 5_000,
+    config: identity,
   });
-  if (reaped.kind === "live-gateway") return "live-gateway";
-  if (reaped.kind === "reaped" && reaped.reaped.length > 0) {
-    log.warn({ reaped: reaped.reaped }, "stopped llama-server processes a previous run left behind");
+  if (stale.reaped.length > 0) {
+    log.warn({ reaped: stale.reaped }, "stopped llama-server processes a previous run left behind");
   }
-  const record = new RuntimeRecord(path, { onError: (message, error) => log.error({ err: error }, message) });
+  const running = stale.conflicts[0];
+  if (running !== undefined) return running;
+  const record = new RuntimeRecord(runtimeRecordPath(dir, process.pid), {
+    onError: (message, error) => log.error({ err: error }, message),
+    config: identity,
+  });
   await record.open();
   return record;
 }
@@ -111,8 +117,10 @@ export async function serveCommand(
     warn: (line) => err.write(line),
   });
   const record = await openRuntimeRecord(config, log);
-  if (record === "live-gateway") {
-    err.write("another llamawrapper is already serving this config file; stop it first\n");
+  if (!(record instanceof RuntimeRecord)) {
+    err.write(
+      `another llamawrapper (pid ${record.gatewayPid}) is already serving this config file (${record.config.path}); stop it first\n`,
+    );
     return EXIT.failure;
   }
   const gateway = createGateway({
