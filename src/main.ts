@@ -6,6 +6,7 @@ import { statusReport } from "./admin/status.js";
 import type { ConfigProblem, GatewayConfig } from "./config/types.js";
 import { GatewayError } from "./errors/gateway-error.js";
 import { createGpuInfo, type GpuInfo } from "./gpu/gpu-info.js";
+import { guardConnections } from "./http/connection-guard.js";
 import { clientErrorHandler } from "./http/middleware/client-error.js";
 import { refuseConnect, refuseExpectation } from "./http/protocol-refusals.js";
 import type { RuntimeRecord } from "./process/runtime-record.js";
@@ -150,7 +151,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       applyServerSettings: (next) => {
         server.headersTimeout = next.server.headersTimeoutMs;
         server.requestTimeout = next.server.requestTimeoutMs;
-        server.maxConnections = next.server.maxConnections;
+        guard.setLimits(next.server);
         log.level = next.logging.level;
       },
     },
@@ -175,7 +176,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
       runtime.handle(req, res, inFlight.track(res));
     },
   );
-  server.maxConnections = config.server.maxConnections;
+  // Not server.maxConnections: Node closes newcomers at that cap before the guard can make room.
+  const guard = guardConnections(server, { limits: config.server, log });
   server.on("clientError", clientErrorHandler(log));
   server.on("connect", refuseConnect(log));
   server.on("checkExpectation", refuseExpectation(log));

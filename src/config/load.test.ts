@@ -4,12 +4,15 @@ import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { DEFAULT_STREAM_RATE } from "../http/handle-request.js";
 import { DEFAULT_REQUEST_LIMITS } from "../http/routes/request-shape.js";
+import { connectionsAllowedBy, readDescriptorLimit } from "../util/descriptor-limit.js";
 import { formatProblems } from "./format-problems.js";
 import { loadConfig, parseConfig } from "./load.js";
 import type { ConfigResult, GatewayConfig } from "./types.js";
 
 const options = { baseDir: "/srv/llw", env: {}, source: null, checkFiles: false } as const;
+const AUTO_CONNECTIONS = connectionsAllowedBy(readDescriptorLimit());
 
 function configOf(result: ConfigResult): GatewayConfig {
   if (!result.ok) assert.fail(`expected a valid config, got:\n${formatProblems(result.problems)}`);
@@ -34,12 +37,15 @@ test("a minimal config gets every default", () => {
       upstreamPassthrough: false,
       requestTimeoutMs: 60_000,
       maxHeaderBytes: 16 * 1024,
-      maxConnections: 4096,
+      // auto: what this process's open-file limit allows.
+      maxConnections: AUTO_CONNECTIONS,
+      maxConnectionsPerClient: Math.min(256, AUTO_CONNECTIONS),
       maxResponseBufferBytes: 16 * 1024 * 1024,
       // The http layer's fallback when it is given no limits must be the schema's defaults.
       requestLimits: DEFAULT_REQUEST_LIMITS,
       firstByteTimeoutMs: 600_000,
       streamIdleTimeoutMs: 300_000,
+      minStreamRate: DEFAULT_STREAM_RATE,
       trustProxy: 0,
       allowedHosts: [],
     },
@@ -145,11 +151,13 @@ models:
     upstreamPassthrough: false,
     requestTimeoutMs: 60_000,
     maxHeaderBytes: 16 * 1024,
-    maxConnections: 4096,
+    maxConnections: AUTO_CONNECTIONS,
+    maxConnectionsPerClient: Math.min(256, AUTO_CONNECTIONS),
     maxResponseBufferBytes: 16 * 1024 * 1024,
     requestLimits: DEFAULT_REQUEST_LIMITS,
     firstByteTimeoutMs: 600_000,
     streamIdleTimeoutMs: 300_000,
+    minStreamRate: DEFAULT_STREAM_RATE,
     trustProxy: 0,
     allowedHosts: [],
   });

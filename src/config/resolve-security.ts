@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { connectionsAllowedBy, readDescriptorLimit } from "../util/descriptor-limit.js";
 import type { ParsedConfig } from "./schema.js";
 import type {
   AdminKeyConfig,
@@ -13,14 +14,30 @@ import type {
 
 type Parsed = ParsedConfig;
 
-export function resolveServerTraffic(server: Parsed["server"]): ServerTrafficConfig {
+/**
+ * `descriptorLimit` is read when the config is resolved (at start and on each reload), for
+ * maxConnections: auto; tests pass their own.
+ */
+export function resolveServerTraffic(
+  server: Parsed["server"],
+  descriptorLimit: () => number | null = readDescriptorLimit,
+): ServerTrafficConfig {
+  const maxConnections =
+    server.maxConnections === "auto" ? connectionsAllowedBy(descriptorLimit()) : server.maxConnections;
   return {
     // Node refuses a request deadline shorter than the headers deadline.
     requestTimeoutMs: Math.max(server.requestTimeout, server.headersTimeout),
     maxHeaderBytes: server.maxHeaderSize,
-    maxConnections: server.maxConnections,
+    maxConnections,
+    // Behind a proxy every connection comes from the proxy's address: a per-client cap would cap
+    // the proxy, so by default it is the whole cap there.
+    maxConnectionsPerClient: Math.min(
+      maxConnections,
+      server.maxConnectionsPerClient ?? (server.trustProxy > 0 ? maxConnections : 256),
+    ),
     firstByteTimeoutMs: server.firstByteTimeout,
     streamIdleTimeoutMs: server.streamIdleTimeout,
+    minStreamRate: { bytesPerSecond: server.minStreamRate ?? 0, windowMs: server.streamRateWindow },
     maxResponseBufferBytes: server.maxResponseBuffer,
     requestLimits: {
       maxJsonDepth: server.requestLimits.maxJsonDepth,

@@ -148,10 +148,46 @@ test("server traffic keys: requestTimeout never below headersTimeout; allowedHos
   assert.equal(server.requestTimeoutMs, 30_000);
   assert.equal(server.maxHeaderBytes, 1024);
   assert.equal(server.maxConnections, 3);
+  assert.equal(server.maxConnectionsPerClient, 3, "never above maxConnections");
   assert.equal(server.firstByteTimeoutMs, 2_000);
   assert.equal(server.streamIdleTimeoutMs, 1_500);
   assert.equal(server.trustProxy, 1);
   assert.deepEqual(server.allowedHosts, ["gw.example"]);
+});
+
+test("connection caps: auto follows the open-file limit; the per-client default depends on trustProxy", () => {
+  const auto = configOf(parseConfig(MODELS, options)).server;
+  assert.ok(auto.maxConnections >= 64 && auto.maxConnections <= 16_384);
+  assert.equal(auto.maxConnectionsPerClient, Math.min(256, auto.maxConnections));
+  const proxied = configOf(
+    parseConfig(`server: { maxConnections: 1000, trustProxy: 1 }\n${MODELS}`, options),
+  );
+  assert.equal(
+    proxied.server.maxConnectionsPerClient,
+    1000,
+    "behind a proxy every connection is the proxy's",
+  );
+  const own = configOf(
+    parseConfig(
+      `server: { maxConnections: 1000, maxConnectionsPerClient: 10, trustProxy: 1 }\n${MODELS}`,
+      options,
+    ),
+  );
+  assert.equal(own.server.maxConnectionsPerClient, 10);
+  const problems = problemsOf(parseConfig(`server: { maxConnections: lots }\n${MODELS}`, options));
+  assert.deepEqual(
+    problems.map((p) => p.path),
+    ["server.maxConnections"],
+  );
+});
+
+test("minStreamRate: a size per second over streamRateWindow; null turns it off", () => {
+  const set = configOf(
+    parseConfig(`server: { minStreamRate: 4KiB, streamRateWindow: 5s }\n${MODELS}`, options),
+  );
+  assert.deepEqual(set.server.minStreamRate, { bytesPerSecond: 4096, windowMs: 5_000 });
+  const off = configOf(parseConfig(`server: { minStreamRate: null }\n${MODELS}`, options));
+  assert.equal(off.server.minStreamRate.bytesPerSecond, 0);
 });
 
 test("firstByteTimeout: a model's own overrides server.firstByteTimeout", () => {

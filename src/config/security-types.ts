@@ -67,17 +67,31 @@ export interface RequestLimits {
   readonly maxSchemaBytes: number;
 }
 
+/** server.minStreamRate over server.streamRateWindow; bytesPerSecond 0 = off. */
+export interface StreamRate {
+  /** Bytes per second a client must take, on average over windowMs, while the gateway waits on it. */
+  readonly bytesPerSecond: number;
+  readonly windowMs: number;
+}
+
 /** The server keys this issue added; ServerConfig extends it. */
 export interface ServerTrafficConfig {
   /** The whole request (headers and body) must arrive within this; at least headersTimeout. */
   readonly requestTimeoutMs: number;
   readonly maxHeaderBytes: number;
-  /** Open client connections at once; more are closed right after accept. */
+  /**
+   * Open client connections at once (maxConnections: auto = what the descriptor limit allows).
+   * At the cap the longest-idle connection is closed to admit a newcomer (http/connection-guard.ts).
+   */
   readonly maxConnections: number;
+  /** Open connections per socket address; at most maxConnections. */
+  readonly maxConnectionsPerClient: number;
   /** Deadline for llama-server's first response byte (a non-streaming answer comes whole). */
   readonly firstByteTimeoutMs: number;
   /** A stream that moves no byte this long, either way, is cut. */
   readonly streamIdleTimeoutMs: number;
+  /** A client slower than this while the gateway waits on it is dropped (its upstream cancelled). */
+  readonly minStreamRate: StreamRate;
   /** Most bytes of a non-streamed or error answer held in memory; past it a 502. */
   readonly maxResponseBufferBytes: number;
   readonly requestLimits: RequestLimits;

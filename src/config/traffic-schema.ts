@@ -16,11 +16,19 @@ export function serverTrafficFields() {
     ),
     maxHeaderSize: sizeSchema("16KiB", "Largest accepted request head (request line and headers); then 431."),
     maxConnections: z
+      .union([z.literal("auto"), z.number().int().min(1)])
+      .default("auto")
+      .describe(
+        "Client connections open at once. At the cap a newcomer is admitted by closing the connection that has been idle longest (a keep-alive one between requests, or one that has not sent a byte yet); only when every connection has a request in flight is the newcomer closed. auto (the default): what the process's file-descriptor limit allows, read at start and on reload: (limit - 256) / 2, between 64 and 16384, with a warning when that is under 1024.",
+      ),
+    maxConnectionsPerClient: z
       .number()
       .int()
       .min(1)
-      .default(4096)
-      .describe("Client connections open at once; further ones are closed as soon as they are accepted."),
+      .optional()
+      .describe(
+        "Connections one client address may hold open; at the cap, its own longest-idle connection is closed to admit a new one, else the new one is closed. By the socket's address: X-Forwarded-For is not known when a connection opens, so behind a proxy every connection counts as the proxy's. Default 256, or maxConnections when trustProxy is over 0 (all connections then come from the proxy).",
+      ),
     firstByteTimeout: durationSchema(
       "600s",
       "Deadline for llama-server's first response byte; then 504. A non-streaming answer arrives whole, so this bounds a whole generation. A model's own firstByteTimeout overrides it.",
@@ -29,6 +37,16 @@ export function serverTrafficFields() {
     streamIdleTimeout: durationSchema(
       "300s",
       "A response that moves no byte for this long is cut: a silent llama-server (504 or an in-band error), or a client that stopped reading (dropped, its upstream request cancelled).",
+      1,
+    ),
+    minStreamRate: sizeSchema("1KiB", "Bytes per second.")
+      .nullable()
+      .describe(
+        "Bytes per second a client must take its answer at, on average over streamRateWindow, while the gateway waits on it (its socket is full); a slower reader is dropped and its upstream request cancelled, so a client that drains a trickle cannot hold a backend slot for ever. Time in which llama-server is the slow side does not count. Default 1KiB; null = off.",
+      ),
+    streamRateWindow: durationSchema(
+      "30s",
+      "The window minStreamRate is averaged over: a reader is dropped once the gateway has waited on it for a whole window.",
       1,
     ),
     maxResponseBuffer: sizeSchema(

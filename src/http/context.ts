@@ -57,7 +57,8 @@ export interface RequestContext {
   readonly clientAddress: string;
   /**
    * Who is asking and what they may use; set by the auth step before any route runs. A route
-   * that resolves a model calls `ctx.access.requireModel(model)` (403 outside the key's scope).
+   * that resolves a model passes `ctx.access.mayUse` to knownModel: a model outside the key's
+   * scope is 404 model_not_found, the very answer an unknown name gets.
    */
   access: Access;
   /**

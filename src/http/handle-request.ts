@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
+import type { StreamRate } from "../config/security-types.js";
 import { toGatewayError } from "../errors/gateway-error.js";
 import type { Access } from "../security/access.js";
 import { emptyFacts, type RequestContext } from "./context.js";
@@ -24,7 +25,15 @@ export interface RequestHandlerDeps {
   readonly trustProxy: number;
   /** A response the client takes no byte of for this long is dropped. */
   readonly streamIdleTimeoutMs: number;
+  /**
+   * server.minStreamRate: a response the client takes more slowly than this while the gateway
+   * waits on it is dropped. Without it, the schema's default (DEFAULT_STREAM_RATE).
+   */
+  readonly minStreamRate?: StreamRate;
 }
+
+/** The schema's defaults of server.minStreamRate and server.streamRateWindow (a test keeps them equal). */
+export const DEFAULT_STREAM_RATE: StreamRate = { bytesPerSecond: 1024, windowMs: 30_000 };
 
 /**
  * The entry of every request: gives it an id (first, so every log line has it), ties an
@@ -35,6 +44,12 @@ export interface RequestHandlerDeps {
 export function createRequestHandler(
   deps: RequestHandlerDeps,
 ): (req: IncomingMessage, res: ServerResponse, cut?: AbortSignal) => void {
+  const rate = deps.minStreamRate ?? DEFAULT_STREAM_RATE;
+  const pace = {
+    idleMs: deps.streamIdleTimeoutMs,
+    minBytesPerSecond: rate.bytesPerSecond,
+    windowMs: rate.windowMs,
+  };
   return (req, res, cut = NEVER) => {
     const abort = new AbortController();
     const ctx: RequestContext = {
@@ -55,8 +70,13 @@ export function createRequestHandler(
       if (!res.writableFinished) abort.abort(new Error("client closed the connection"));
       writeAccessLog(deps.log, ctx, route);
     });
-    watchSlowReader(res, deps.streamIdleTimeoutMs, () => {
-      deps.log.warn({ requestId: ctx.requestId }, "the client stopped reading its response: dropped");
+    watchSlowReader(res, pace, (verdict) => {
+      deps.log.warn(
+        { requestId: ctx.requestId, client: ctx.clientAddress },
+        verdict === "idle"
+          ? "the client stopped reading its response: dropped"
+          : "the client read its response too slowly: dropped",
+      );
     });
 
     const run = async (): Promise<void> => {

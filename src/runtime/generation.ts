@@ -93,6 +93,7 @@ export function buildGeneration(shell: GenerationShell, parts: GenerationParts):
     initialAccess: noAccess(config.rateLimit),
     trustProxy: config.server.trustProxy,
     streamIdleTimeoutMs: config.server.streamIdleTimeoutMs,
+    minStreamRate: config.server.minStreamRate,
   });
   return { ...parts, loadedAt: Date.now(), handle };
 }

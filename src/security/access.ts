@@ -1,5 +1,4 @@
 import type { RateLimits } from "../config/security-types.js";
-import { GatewayError } from "../errors/gateway-error.js";
 import type { KeyEntry } from "./key-table.js";
 
 /** The names a model answers to; a key's model scope may match any of them. */
@@ -19,13 +18,14 @@ export interface Access {
   /** The key's name for logs; null without a key. Never the key itself. */
   readonly keyName: string | null;
   readonly limits: RateLimits;
-  /** Throws 403 `forbidden` when this caller may not use the model. */
-  requireModel(model: ModelNames): void;
-  /** Whether this caller may use the model (GET /v1/models lists only those). */
+  /**
+   * Whether this caller may use the model. A model it may not use does not exist for it: every
+   * route that takes a model answers 404 model_not_found, exactly as for an unknown name
+   * (routes/model-lookup.ts), so a scoped key cannot learn which other models are configured.
+   */
   mayUse(model: ModelNames): boolean;
 }
 
-const ALLOW_ALL = () => {};
 const ALL = () => true;
 
 export function noAccess(limits: RateLimits): Access {
@@ -33,19 +33,16 @@ export function noAccess(limits: RateLimits): Access {
     kind: "none",
     keyName: null,
     limits,
-    requireModel: () => {
-      throw new GatewayError("invalid_api_key", "the request was not authenticated");
-    },
     mayUse: () => false,
   };
 }
 
 export function openAccess(limits: RateLimits): Access {
-  return { kind: "open", keyName: null, limits, requireModel: ALLOW_ALL, mayUse: ALL };
+  return { kind: "open", keyName: null, limits, mayUse: ALL };
 }
 
 export function publicAccess(limits: RateLimits): Access {
-  return { kind: "public", keyName: null, limits, requireModel: ALLOW_ALL, mayUse: ALL };
+  return { kind: "public", keyName: null, limits, mayUse: ALL };
 }
 
 /** One Access per key, built once: requests with the same key share it. */
@@ -60,16 +57,5 @@ export function keyAccess(entry: KeyEntry): Access {
     }
     return allowed;
   };
-  return {
-    kind: entry.kind,
-    keyName: entry.name,
-    limits: entry.limits,
-    mayUse,
-    requireModel: (model) => {
-      if (mayUse(model)) return;
-      throw new GatewayError("forbidden", `this API key may not use the model '${model.id}'`, {
-        param: "model",
-      });
-    },
-  };
+  return { kind: entry.kind, keyName: entry.name, limits: entry.limits, mayUse };
 }

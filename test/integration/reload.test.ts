@@ -172,7 +172,7 @@ test("removed models drain then stop, added models and new aliases work at once,
 
 test("a model that failed because of its args serves after the config is fixed and reloaded", async () => {
   const g = await start({
-    models: { m: { cmd: fakeCmd("--fake-exit-after-ms", "0", "--fake-exit-code", "3") } },
+    models: { m: { cmd: ["sh", "-c", "echo bad flag >&2; exit 3", "sh", "${PORT}"] } },
   });
   for (let i = 0; i < 5; i++) await (await chat(g, "m")).arrayBuffer();
   const parked = await chat(g, "m");

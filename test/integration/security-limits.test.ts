@@ -7,15 +7,15 @@ import { type Json, postJson, readAll, readRecord, sseData } from "../fixtures/f
 import { waitFor } from "../support/deadline.js";
 import { fakeCmd } from "../support/fake-cmd.js";
 import { type RunningGateway, startGateway } from "../support/gateway-process.js";
-import { closedBy, openRaw, parseResponse, type RawConnection, responseOn } from "../support/raw-http.js";
+import { closedBy, openRaw, type RawConnection, responseOn } from "../support/raw-http.js";
 import { stopClean } from "../support/stop-clean.js";
 
 /**
  * Size limits and deadlines through the real gateway and raw sockets (requests no HTTP client
  * would send): 413 before the body is read and while a chunked one is read, 431, 408 for a
  * slowloris client, 504 when llama-server sends nothing, an in-band error when a stream goes
- * silent, a client that stops reading its stream dropped and its upstream request cancelled,
- * and maxConnections.
+ * silent, a client that stops reading its stream dropped and its upstream request cancelled.
+ * maxConnections is in fair-connections.test.ts, minStreamRate in stream-rate.test.ts.
  */
 
 function accessLine(gateway: RunningGateway, requestId: string): Promise<Json> {
@@ -209,47 +209,5 @@ describe("limits and deadlines", () => {
     );
     const line = await accessLine(gateway, "never-reads");
     assert.equal(line.status, 499);
-  });
-});
-
-describe("maxConnections", () => {
-  let gateway: RunningGateway;
-  const sockets: RawConnection[] = [];
-
-  before(async () => {
-    gateway = await startGateway({ server: { maxConnections: 2 }, models: { fast: { cmd: fakeCmd() } } });
-  });
-
-  after(async () => {
-    for (const connection of sockets) connection.socket.destroy();
-    await stopClean(gateway);
-  });
-
-  test("connections past maxConnections are closed at once; the ones within keep working", async () => {
-    const first = await openRaw(gateway.url);
-    const second = await openRaw(gateway.url);
-    sockets.push(first, second);
-    // Both are accepted: a request on the second is answered.
-    second.socket.write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-    assert.equal((await responseOn(second, "the health answer")).status, 200);
-    const third = await openRaw(gateway.url);
-    sockets.push(third);
-    third.socket.write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-    await closedBy(third, "the gateway to close the connection over the limit");
-    assert.equal(third.received(), "", "closed without an answer");
-    first.socket.write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-    assert.equal((await responseOn(first, "the health answer")).status, 200);
-    // Room again once one leaves.
-    first.socket.destroy();
-    // Each try is one connection with Connection: close, so it ends either way: answered, or
-    // closed unanswered while the gateway has not yet noticed that the first one left.
-    const res = await waitFor("a new connection to be accepted", async () => {
-      const next = await openRaw(gateway.url);
-      sockets.push(next);
-      next.socket.write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-      await closedBy(next, "the connection to end");
-      return parseResponse(next.received());
-    });
-    assert.equal(res.status, 200);
   });
 });

@@ -17,9 +17,10 @@ export interface RawConnection {
   closed(): boolean;
 }
 
-export async function openRaw(url: string): Promise<RawConnection> {
+/** `localAddress`: another loopback address (127.0.0.2, ...) makes the gateway see another client. */
+export async function openRaw(url: string, options: { localAddress?: string } = {}): Promise<RawConnection> {
   const { hostname, port } = new URL(url);
-  const socket = connect({ host: hostname, port: Number(port) });
+  const socket = connect({ host: hostname, port: Number(port), ...options });
   let text = "";
   let closed = false;
   socket.on("data", (chunk: Buffer) => {

@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { isIP } from "node:net";
 
 /** IPv4 clients of a dual-stack socket show up as ::ffff:a.b.c.d; buckets and logs want a.b.c.d. */
-function plain(address: string): string {
+export function plainAddress(address: string): string {
   return address.startsWith("::ffff:") && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
 }
 
@@ -13,7 +13,7 @@ function plain(address: string): string {
  * and are never believed. With 0 the header is ignored, so a spoofed one picks no other bucket.
  */
 export function clientAddressOf(req: IncomingMessage, trustProxy: number): string {
-  const socket = plain(req.socket.remoteAddress ?? "unknown");
+  const socket = plainAddress(req.socket.remoteAddress ?? "unknown");
   if (trustProxy === 0) return socket;
   const header = req.headers["x-forwarded-for"];
   const listed = (Array.isArray(header) ? header.join(",") : (header ?? ""))
@@ -22,5 +22,5 @@ export function clientAddressOf(req: IncomingMessage, trustProxy: number): strin
     .filter((entry) => entry !== "");
   const chain = [...listed, socket];
   const candidate = chain[Math.max(0, chain.length - 1 - trustProxy)] ?? socket;
-  return isIP(candidate) === 0 ? socket : plain(candidate);
+  return isIP(candidate) === 0 ? socket : plainAddress(candidate);
 }

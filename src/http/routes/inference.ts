@@ -51,8 +51,8 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
     }
     const modelName: string = asked;
     ctx.facts.modelAsked = asked;
-    const model = knownModel(deps.catalog, asked);
-    ctx.access.requireModel(model);
+    // Out of the key's scope answers exactly like an unknown name: 404, never a 403 naming it.
+    const model = knownModel(deps.catalog, asked, ctx.access.mayUse);
     ctx.facts.modelServed = model.id;
     const upstream = upstreamBody(spec, raw, body);
     const notices = body.stream === true ? waitNotices(ctx.res, waitingFor(deps, model.id)) : null;
@@ -73,7 +73,7 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
       // A connection refused or reset before any answer means that instance just died: with
       // another instance to go to, the request goes there instead of failing.
       for (let attempt = 1; ; attempt++) {
-        const lease = await deps.scheduler.acquire(model.id, ctx.signal);
+        const lease = await deps.scheduler.acquire(model.id, ctx.signal, ctx.requestId);
         ctx.facts.instance = lease.instance;
         try {
           await forward(

@@ -18,7 +18,9 @@ export function modelNameFromPath(encoded: string): string {
 
 /**
  * The model an id or alias names; 404 model_not_found (the SDKs' NotFoundError) otherwise, or
- * when `visible` says the caller may not see it.
+ * when `visible` says the caller may not see it. Both answers are the same bytes, built from the
+ * name asked only: a key scoped to some models cannot tell a model outside its scope from one
+ * that does not exist (a 403 would confirm that the name exists and which model it is).
  */
 export function knownModel(
   catalog: Catalog,

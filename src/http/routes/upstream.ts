@@ -21,13 +21,13 @@ export function upstreamHandler(deps: UpstreamDeps): PrefixHandler {
     const slash = rest.indexOf("/");
     const encoded = slash === -1 ? rest : rest.slice(0, slash);
     const name = modelNameFromPath(encoded);
-    const model = knownModel(deps.catalog, name);
+    const model = knownModel(deps.catalog, name, ctx.access.mayUse);
     ctx.facts.modelAsked = name;
     ctx.facts.modelServed = model.id;
     const url = ctx.req.url ?? "/";
     const query = url.indexOf("?");
     const path = (slash === -1 ? "/" : rest.slice(slash)) + (query === -1 ? "" : url.slice(query));
-    const lease = await deps.scheduler.acquire(model.id, ctx.signal);
+    const lease = await deps.scheduler.acquire(model.id, ctx.signal, ctx.requestId);
     ctx.facts.instance = lease.instance;
     try {
       await passthrough(
