@@ -51,7 +51,7 @@ export function runtimeRecordPath(dir: string, gatewayPid: number): string {
 
 /**
  * The file where this gateway lists the children it started, so that its next run can stop
- * what a SIGKILLed run left behind (RELIABILITY.md promise 3). Every write replaces the whole
+ * what a SIGKILLed run left behind (docs/architecture.md, "Promises": no orphans). Every write replaces the whole
  * file atomically (tmp + rename), one write at a time; a failed write is reported and the
  * next change writes the whole state again.
  */
