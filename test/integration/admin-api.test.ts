@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { chmodSync, existsSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, test } from "node:test";
 import { postJson, readAll, sseData } from "../fixtures/fake/client.js";
@@ -162,6 +162,14 @@ test("a failed model: fast 503 without stderr, reset after the cause is fixed, a
     100,
   );
   assert.equal((await chat(g, "m")).status, 200);
+  // Once more: parked, the cause fixed, and an admin reset brings it back at once.
+  await admin(g, "POST", "/admin/models/m/unload", { key: ADMIN });
+  rmSync(flag);
+  for (let i = 0; i < 5; i++) await (await chat(g, "m")).arrayBuffer();
+  assert.equal((await modelStatus(g, "m", ADMIN)).state, "failed");
+  writeFileSync(flag, "");
+  assert.equal((await admin(g, "POST", "/admin/reset", { key: ADMIN, body: { model: "m" } })).status, 200);
+  assert.equal((await chat(g, "m")).status, 200, "served right after the reset");
 });
 
 test("logs: recent lines, and ?follow=1 streams new ones", async () => {
