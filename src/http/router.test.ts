@@ -24,10 +24,9 @@ test("exact routes win; a prefix route gets the rest of the path, slashes includ
   await router.match("GET", "/v1/models")(ctx);
   await router.match("GET", "/v1/models/org/model:q4")(ctx);
   assert.deepEqual(seen, ["list", "one org/model:q4"]);
-  assert.equal(
-    codeOf(() => router.match("GET", "/v1/models/")),
-    "not_found",
-  );
+  // A trailing slash finds the route without it.
+  await router.match("GET", "/v1/models/")(ctx);
+  assert.equal(seen.at(-1), "list");
   assert.equal(
     codeOf(() => router.match("POST", "/v1/models/x")),
     "method_not_allowed",
@@ -40,4 +39,33 @@ test("exact routes win; a prefix route gets the rest of the path, slashes includ
     { method: "GET", path: "/v1/models" },
     { method: "GET", path: "/v1/models/{param}" },
   ]);
+});
+
+test("base URLs without /v1 and trailing slashes find the same routes; other paths stay 404", async () => {
+  const seen: string[] = [];
+  const router = new Router([
+    { method: "POST", path: "/v1/chat/completions", handler: async () => void seen.push("chat") },
+    { method: "GET", path: "/v1/models", handler: async () => void seen.push("list") },
+    { method: "GET", prefix: "/v1/models/", handler: async (_ctx, rest) => void seen.push(`one ${rest}`) },
+    { method: "GET", path: "/health", handler: async () => void seen.push("health") },
+  ]);
+  const ctx = {} as RequestContext;
+  for (const path of ["/chat/completions", "/chat/completions/", "/v1/chat/completions/"])
+    await router.match("POST", path)(ctx);
+  await router.match("GET", "/models")(ctx);
+  await router.match("GET", "/models/org%2Fm")(ctx);
+  await router.match("GET", "/health/")(ctx);
+  assert.deepEqual(seen, ["chat", "chat", "chat", "list", "one org%2Fm", "health"]);
+  assert.equal(
+    codeOf(() => router.match("GET", "/chat/completions")),
+    "method_not_allowed",
+  );
+  assert.equal(
+    codeOf(() => router.match("POST", "/v1/v1/chat/completions")),
+    "not_found",
+  );
+  assert.equal(
+    codeOf(() => router.match("POST", "/admin/chat/completions")),
+    "not_found",
+  );
 });

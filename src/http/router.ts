@@ -27,7 +27,23 @@ export class Router {
     }
   }
 
+  /**
+   * The handler for a path. Clients configured with a base URL without `/v1` (llama-server
+   * accepts `/chat/completions` too) and paths with a trailing slash find the same route: on a
+   * miss, the path without its trailing slash, then with `/v1` in front, are tried.
+   */
   match(method: string, path: string): Handler {
+    const found = this.#find(method, path);
+    if (found !== null) return found;
+    const trimmed = path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
+    const alternative =
+      (trimmed !== path ? this.#find(method, trimmed) : null) ??
+      (trimmed.startsWith("/v1/") ? null : this.#find(method, `/v1${trimmed}`));
+    if (alternative !== null) return alternative;
+    throw new GatewayError("not_found", `no route for ${method} ${path}`);
+  }
+
+  #find(method: string, path: string): Handler | null {
     const exact = this.#routes.get(path);
     if (exact !== undefined) return pick(exact, method, path);
     for (const [prefix, byMethod] of this.#prefixes) {
@@ -37,7 +53,7 @@ export class Router {
         return (ctx) => handler(ctx, rest);
       }
     }
-    throw new GatewayError("not_found", `no route for ${method} ${path}`);
+    return null;
   }
 
   /** Every route, for tests that check each one (e.g. that admin routes are guarded). */

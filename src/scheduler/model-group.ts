@@ -121,6 +121,11 @@ export class ModelGroup {
     return this.#holds - this.#leased;
   }
 
+  /** Slots of all instances (ready or not) that no dispatched request holds. */
+  unleasedSlots(): number {
+    return Math.max(0, this.#instances.length * this.#model.maxConcurrent - this.#leased);
+  }
+
   get lastUsedAt(): number {
     return this.#lastUsedAt;
   }

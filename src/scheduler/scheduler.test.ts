@@ -188,6 +188,18 @@ describe("the FIFO line of a model whose slots are all taken", () => {
     assert.equal(h.group("a").waiting, 2);
   });
 
+  it("maxQueue 0: the requests a load will give a slot may wait for it; one more is queue_full", async () => {
+    const h = new Harness({ models: [modelConfig("a", { maxConcurrent: 2, maxQueue: 0 })] });
+    h.backend("a").startMode = "hold";
+    const loading = [watch(h.acquire("a")), watch(h.acquire("a"))];
+    await settle();
+    await assert.rejects(h.acquire("a"), (error) => codeOf(error) === "queue_full");
+    h.backend("a").completeStart();
+    await eventually("both served by the load", () => loading.every((w) => w.settled && w.value !== undefined));
+    // Every slot taken and no queue allowed: the next one is refused at once.
+    await assert.rejects(h.acquire("a"), (error) => codeOf(error) === "queue_full");
+  });
+
   it("answers queue_timeout when the deadline passes, and the request leaves the line", async () => {
     const h = new Harness({ models: [modelConfig("a", { maxConcurrent: 1, queueTimeoutMs: 1_000 })] });
     await h.acquire("a");

@@ -142,7 +142,10 @@ export class Scheduler {
     const failure = group.failure();
     if (failure !== null) throw failure;
     const modelId = group.id;
-    if (group.waiting >= group.model.maxQueue && !(group.resident && group.hasFreeSlot())) {
+    // maxQueue bounds the requests that wait beyond the model's slots: the ones waiting for a
+    // load that will give each of them a slot are not "queued" (with maxQueue 0 the model
+    // could otherwise never load).
+    if (group.waiting >= group.model.maxQueue + group.unleasedSlots()) {
       throw new GatewayError(
         "queue_full",
         `${group.waiting} requests are already waiting for model ${modelId}`,
