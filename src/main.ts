@@ -181,6 +181,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
   server.on("clientError", clientErrorHandler(log));
   server.on("connect", refuseConnect(log));
   server.on("checkExpectation", refuseExpectation(log));
+  // Without this listener Node answers 100 Continue before any check has run.
+  server.on("checkContinue", (req, res) => runtime.handle(req, res, inFlight.track(res)));
 
   return {
     server,

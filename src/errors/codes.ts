@@ -16,6 +16,8 @@ export interface ErrorSpec {
   readonly type: ErrorType;
   /** Whether the answer carries `Retry-After` (the condition is expected to pass). */
   readonly retryable: boolean;
+  /** Overrides the default retry advice (see GatewayError.shouldRetry). */
+  readonly shouldRetry?: boolean;
   readonly summary: string;
 }
 
@@ -153,6 +155,8 @@ export const ERROR_CODES = {
     status: 502,
     type: "server_error",
     retryable: false,
+    // The instance restarts, or another one takes the retry: worth it, without a wait to name.
+    shouldRetry: true,
     summary: "llama-server died or dropped the connection before answering.",
   },
   backend_error: {

@@ -4,6 +4,7 @@ import type { StreamRate } from "../config/security-types.js";
 import { toGatewayError } from "../errors/gateway-error.js";
 import type { Access } from "../security/access.js";
 import { emptyFacts, type RequestContext } from "./context.js";
+import { errorDialectOf } from "./error-dialect.js";
 import { writeAccessLog } from "./middleware/access-log.js";
 import { clientAddressOf } from "./middleware/client-address.js";
 import { watchSlowReader } from "./middleware/slow-reader.js";
@@ -38,8 +39,9 @@ export const DEFAULT_STREAM_RATE: StreamRate = { bytesPerSecond: 1024, windowMs:
 /**
  * The entry of every request: gives it an id (first, so every log line has it), ties an
  * AbortSignal to the client's connection (a client that leaves cancels its queued, loading or
- * streaming work), runs the pipeline's steps, routes it, renders any error in OpenAI's shape,
- * and writes one access-log line when it ends.
+ * streaming work), runs the pipeline's steps, routes it, renders any error in the route's
+ * dialect (OpenAI's shape, Anthropic's on /v1/messages…: error-dialect.ts), and writes one
+ * access-log line when it ends.
  */
 export function createRequestHandler(
   deps: RequestHandlerDeps,
@@ -65,6 +67,10 @@ export function createRequestHandler(
       access: deps.initialAccess,
     };
     res.setHeader("x-request-id", ctx.requestId);
+    // Decided once from the path, so every error of the request (a step's refusal included) and
+    // every answer speaks the route's dialect; Anthropic's SDKs read the id from `request-id`.
+    const dialect = errorDialectOf(ctx.path);
+    if (dialect === "anthropic") res.setHeader("request-id", ctx.requestId);
     let route: string | null = null;
     res.once("close", () => {
       if (!res.writableFinished) abort.abort(new Error("client closed the connection"));
@@ -86,6 +92,10 @@ export function createRequestHandler(
       }
       const handler = deps.router.match(req.method ?? "GET", ctx.path);
       route = ctx.path;
+      // `Expect: 100-continue` (the shell routes such requests here through checkContinue):
+      // the client sends its body only now that host, CORS, key, rate limit, body limit and
+      // route all accepted it, so a wrong key or an oversize body costs it no upload.
+      if (req.headers.expect?.toLowerCase() === "100-continue") res.writeContinue();
       await handler(ctx);
     };
     run().catch((error: unknown) => {
@@ -101,7 +111,11 @@ export function createRequestHandler(
         deps.log.error({ err: error, requestId: ctx.requestId }, "request failed");
       if (res.destroyed) return;
       // An unread body would otherwise be read to its end to find the next request on the connection.
-      sendError(res, failure, req.complete ? {} : { connection: "close" });
+      sendError(res, failure, {
+        dialect,
+        requestId: ctx.requestId,
+        headers: req.complete ? {} : { connection: "close" },
+      });
     });
   };
 }

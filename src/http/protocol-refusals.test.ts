@@ -58,3 +58,19 @@ test("an unknown Expect gets a 417 in OpenAI's shape, not a bare status line", a
   assert.deepEqual([error.code, error.type], ["expectation_failed", "invalid_request_error"]);
   assert.match(error.message, /200-ok/);
 });
+
+test("on /v1/messages the 417 is in Anthropic's shape, with a request-id header", async () => {
+  const text = await exchange(
+    "POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 200-ok\r\nContent-Length: 2\r\n\r\n{}",
+  );
+  assert.match(text, /^HTTP\/1.1 417 /);
+  const id = /^request-id: (.+)\r$/im.exec(text)?.[1];
+  assert.ok(id, text);
+  assert.match(text, new RegExp(`^x-request-id: ${id}\r$`, "im"));
+  const body = JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4));
+  assert.deepEqual(body, {
+    type: "error",
+    error: { type: "invalid_request_error", message: "Expect: 200-ok is not supported (only 100-continue)" },
+    request_id: id,
+  });
+});

@@ -4,6 +4,8 @@ import type { Duplex } from "node:stream";
 import type { Logger } from "pino";
 import { GatewayError } from "../errors/gateway-error.js";
 import { renderError } from "../errors/render.js";
+import { errorDialectOf } from "./error-dialect.js";
+import { pathOf } from "./middleware/step.js";
 
 /**
  * Node's http server hands a CONNECT request to the server's "connect" event and, with no
@@ -36,18 +38,23 @@ export function refuseConnect(log: Logger): (req: IncomingMessage, socket: Duple
 
 /**
  * Node answers an `Expect` other than `100-continue` with a bare 417 unless the server listens
- * to "checkExpectation"; this answers it in OpenAI's shape and closes the connection (the body,
- * if the client sends one anyway, is not read). Wire with `server.on("checkExpectation", ...)`.
+ * to "checkExpectation"; this answers it in the path's error shape (error-dialect.ts) and closes
+ * the connection (the body, if the client sends one anyway, is not read). Wire with
+ * `server.on("checkExpectation", ...)`.
  */
 export function refuseExpectation(log: Logger): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const requestId = randomUUID();
     const expect = String(req.headers.expect ?? "").slice(0, 64);
+    const dialect = errorDialectOf(pathOf(req.url));
     const rendered = renderError(
       new GatewayError("expectation_failed", `Expect: ${expect} is not supported (only 100-continue)`),
+      dialect,
+      requestId,
     );
     res.writeHead(rendered.status, {
       ...rendered.headers,
+      ...(dialect === "anthropic" ? { "request-id": requestId } : {}),
       "x-request-id": requestId,
       "content-length": String(Buffer.byteLength(rendered.body)),
       connection: "close",

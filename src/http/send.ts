@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
 import type { GatewayError } from "../errors/gateway-error.js";
-import { renderError } from "../errors/render.js";
+import { type ErrorDialect, renderError } from "../errors/render.js";
 
 export function sendJson(
   res: ServerResponse,
@@ -17,19 +17,24 @@ export function sendJson(
   res.end(body);
 }
 
+export interface ErrorAnswer {
+  /** The route's error shape (http/error-dialect.ts); OpenAI's when not given. */
+  readonly dialect?: ErrorDialect;
+  /** Goes into an Anthropic error body as `request_id`. */
+  readonly requestId?: string;
+  /** More headers for the answer (e.g. `connection: close`). */
+  readonly headers?: Record<string, string>;
+}
+
 /** An error answer, if nothing was sent yet; otherwise the connection is cut (never a fake 200). */
-export function sendError(
-  res: ServerResponse,
-  error: GatewayError,
-  headers: Record<string, string> = {},
-): void {
+export function sendError(res: ServerResponse, error: GatewayError, answer: ErrorAnswer = {}): void {
   if (res.headersSent) {
     res.destroy(error);
     return;
   }
-  const rendered = renderError(error);
+  const rendered = renderError(error, answer.dialect, answer.requestId);
   res.writeHead(rendered.status, {
-    ...headers,
+    ...answer.headers,
     ...rendered.headers,
     "content-length": Buffer.byteLength(rendered.body),
   });

@@ -237,7 +237,8 @@ export class Supervisor {
     this.#failure = new GatewayError(
       failure.code,
       `${failure.message}. Parked as failed: the next automatic try is in ${seconds}s (sooner after an admin reset or a config reload that changes the model)`,
-      { retryAfterSeconds: seconds },
+      // The SDKs wait out a Retry-After of up to 60 s; beyond that, waiting cannot help them.
+      { retryAfterSeconds: seconds, shouldRetry: waitMs <= 60_000 },
     );
     if (this.#coolDownTimer !== null) clearTimeout(this.#coolDownTimer);
     this.#coolDownTimer = setTimeout(() => {

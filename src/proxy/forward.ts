@@ -6,7 +6,6 @@ import { backendError } from "./backend-error.js";
 import { shapeJson } from "./shape-json.js";
 import type { Shaping } from "./shaping.js";
 import { SseRewriter } from "./sse-rewriter.js";
-import { streamFailure } from "./stream-error.js";
 import { isAbort, isRetryable, upstreamError } from "./upstream-error.js";
 import type { Usage } from "./usage.js";
 
@@ -262,7 +261,7 @@ export function forward(
           return finish({ kind: "client-gone", status, firstByteAt, usage: usage() });
         const failure = upstreamError(error, shaping.modelId);
         finish({ kind: "broken", status, firstByteAt, usage: usage(), error: failure });
-        res.end(streamFailure(failure, shaping.dialect));
+        res.end(rewriter.failureEvent(failure));
       },
     };
     const send = () => {

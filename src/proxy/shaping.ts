@@ -12,4 +12,10 @@ export interface Shaping {
    * extra usage chunk llama-server then sends is dropped before the client sees it.
    */
   readonly stripUsageChunk: boolean;
+  /**
+   * The client's request body, when the caller passes it: the Responses API's response object
+   * echoes its parameters (instructions, temperature, tools, ...); without it they show the
+   * spec's defaults.
+   */
+  readonly request?: Readonly<Record<string, unknown>> | undefined;
 }

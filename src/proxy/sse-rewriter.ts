@@ -1,6 +1,7 @@
 import type { GatewayError } from "../errors/gateway-error.js";
 import { backendError } from "./backend-error.js";
 import { replaceModelValues } from "./json-bytes.js";
+import { ResponsesStream } from "./responses-stream.js";
 import type { Shaping } from "./shaping.js";
 import { streamFailure } from "./stream-error.js";
 import { type Usage, UsageTally } from "./usage.js";
@@ -48,6 +49,8 @@ export class SseRewriter {
   readonly #shaping: Shaping;
   readonly #nameJson: Buffer;
   readonly #tally: UsageTally;
+  /** The Responses API's events are completed to OpenAI's spec (responses-stream.ts). */
+  readonly #responses: ResponsesStream | null;
   #pending: Buffer | null = null;
   #failure: GatewayError | null = null;
 
@@ -55,11 +58,20 @@ export class SseRewriter {
     this.#shaping = shaping;
     this.#nameJson = Buffer.from(JSON.stringify(shaping.modelName));
     this.#tally = new UsageTally(shaping.dialect);
+    this.#responses =
+      shaping.dialect === "responses"
+        ? new ResponsesStream({ modelName: shaping.modelName, request: shaping.request, tally: this.#tally })
+        : null;
   }
 
   /** Set once llama-server reported an error in the stream; the output already ends it. */
   get failure(): GatewayError | null {
     return this.#failure;
+  }
+
+  /** The in-band event that ends this stream with `failure`, in the client's dialect. */
+  failureEvent(failure: GatewayError): string {
+    return streamFailure(failure, this.#shaping.dialect, this.#responses?.nextSequence());
   }
 
   usage(): Usage | null {
@@ -95,9 +107,13 @@ export class SseRewriter {
 
   #events(data: Buffer): Buffer | null {
     const { dialect } = this.#shaping;
-    if (dialect === "openai" || dialect === "native") {
+    if (dialect === "openai" || dialect === "native" || dialect === "responses") {
       const at = data.indexOf(ERROR_EVENT);
       if (at !== -1) return this.#fail(data, at);
+    }
+    if (this.#responses !== null) {
+      const out = this.#responses.rewrite(data);
+      return out.length === 0 ? null : out;
     }
     let out = data;
     if (dialect === "native") this.#nativeUsage(data);
@@ -150,7 +166,7 @@ export class SseRewriter {
     }
     const failure = backendError(status, Buffer.from(json), this.#shaping.modelId);
     this.#failure = failure;
-    const ending = Buffer.from(streamFailure(failure, this.#shaping.dialect));
+    const ending = Buffer.from(this.failureEvent(failure));
     return before === null ? ending : Buffer.concat([before, ending]);
   }
 }

@@ -140,6 +140,7 @@ test("a failed model: fast 503 without stderr, reset after the cause is fixed, a
   assert.equal(parked.status, 503);
   assert.equal(parkedBody.error.code, "model_failed");
   assert.equal(parked.headers.get("retry-after"), "2", "Retry-After is the time until the next try");
+  assert.equal(parked.headers.get("x-should-retry"), "true");
   assert.doesNotMatch(parkedBody.error.message, /secret-path/);
   const status = await modelStatus(g, "m", ADMIN);
   assert.equal(status.state, "failed");

@@ -19,7 +19,8 @@ function chat(g: RunningGateway, model: string) {
 
 test("with maxLoadedModels 1, requests for a parked model never restart the healthy loaded one", async () => {
   const g = await startGateway({
-    scheduler: { maxLoadedModels: 1 },
+    // A cool-down longer than the SDKs would wait: they are told not to retry.
+    scheduler: { maxLoadedModels: 1, coolDown: "2m" },
     models: {
       good: { cmd: fakeCmd() },
       broken: { cmd: ["sh", "-c", "echo cannot load >&2; exit 3", "sh", "${PORT}"] },
@@ -34,6 +35,8 @@ test("with maxLoadedModels 1, requests for a parked model never restart the heal
     const res = await chat(g, "broken");
     assert.equal(res.status, 503);
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, "model_failed");
+    assert.equal(res.headers.get("x-should-retry"), "false");
+    assert.equal(res.headers.get("retry-after"), null, "no Retry-After when a retry within it cannot succeed");
   }
   assert.deepEqual(await pidsOf(g, "good"), [pid], "the good model kept its process");
   const output = await g.loggedOutput();

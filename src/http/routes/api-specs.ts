@@ -1,7 +1,7 @@
 import type { Dialect } from "../../proxy/usage.js";
 
 /** What a field the gateway reads must be; anything else is a 400 naming it. */
-export type FieldType = "string" | "array" | "string-or-array" | "messages";
+export type FieldType = "string" | "array" | "string-or-array" | "messages" | "positive-integer";
 
 export interface FieldRule {
   readonly name: string;
@@ -80,9 +80,18 @@ export function apiSpecs(): ApiSpec[] {
     spec("/v1/rerank", "openai", rerank, reranking),
     spec("/rerank", "openai", rerank, { upstreamPath: "/v1/rerank", ...reranking }),
     spec("/v1/responses", "responses", [need("input", "string-or-array")], { generates: true }),
-    spec("/v1/messages", "anthropic", [need("messages", "messages"), may("system", "string-or-array")], {
-      generates: true,
-    }),
+    // max_tokens is required, as in Anthropic's API: without it llama-server would generate
+    // until the context is full.
+    spec(
+      "/v1/messages",
+      "anthropic",
+      [
+        need("messages", "messages"),
+        may("system", "string-or-array"),
+        need("max_tokens", "positive-integer"),
+      ],
+      { generates: true },
+    ),
     spec("/v1/messages/count_tokens", "none", [need("messages", "messages")]),
     spec(
       "/infill",

@@ -98,6 +98,7 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
                 modelName,
                 dialect: spec.dialect,
                 stripUsageChunk: upstream.stripUsageChunk,
+                request: body,
               },
               // Before the last byte goes out: the access log is written when the response closes.
               onOutcome: (outcome) => {

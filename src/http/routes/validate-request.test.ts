@@ -46,11 +46,27 @@ test("each route checks its own input fields", () => {
   assert.equal(verdict("/v1/rerank", { query: "q" }), "invalid_request documents");
   assert.equal(verdict("/rerank", { query: "q", texts: ["a"] }), "ok");
   assert.equal(verdict("/v1/rerank", { query: 1, documents: [] }), "invalid_request query");
-  assert.equal(verdict("/v1/messages", { messages, system: 3 }), "invalid_request system");
+  assert.equal(verdict("/v1/messages", { messages, system: 3, max_tokens: 8 }), "invalid_request system");
   assert.equal(verdict("/v1/responses", { input: "hi" }), "ok");
   assert.equal(verdict("/infill", { input_prefix: "a" }), "invalid_request input_suffix");
   assert.equal(verdict("/tokenize", { content: "a" }), "ok");
   assert.equal(verdict("/detokenize", { tokens: "1 2" }), "invalid_request tokens");
+});
+
+test("/v1/messages needs max_tokens, an integer of at least 1, as Anthropic's API does", () => {
+  assert.equal(verdict("/v1/messages", { messages, max_tokens: 1 }), "ok");
+  assert.equal(verdict("/v1/messages", { messages }), "invalid_request max_tokens");
+  assert.equal(verdict("/v1/messages", { messages, max_tokens: null }), "invalid_request max_tokens");
+  for (const bad of [0, -1, 1.5, "8", Number.NaN, 2 ** 53]) {
+    assert.equal(
+      verdict("/v1/messages", { messages, max_tokens: bad }),
+      "invalid_request max_tokens",
+      String(bad),
+    );
+  }
+  // count_tokens takes no max_tokens; the OpenAI routes keep it optional.
+  assert.equal(verdict("/v1/messages/count_tokens", { messages }), "ok");
+  assert.equal(verdict(CHAT, { messages }), "ok");
 });
 
 test("the request policy refuses llama-server-internal fields by name", () => {
@@ -98,7 +114,7 @@ test("remote media URLs are refused with their path; inline data is fine", () =>
     { role: "user", content: [{ type: "image", source: { type: "url", url: "https://x/y.png" } }] },
   ];
   assert.equal(
-    verdict("/v1/messages", { messages: anthropic }),
+    verdict("/v1/messages", { messages: anthropic, max_tokens: 8 }),
     "param_not_allowed messages[0].content[0].source.url",
   );
   const responses = [{ role: "user", content: [{ type: "input_image", image_url: "https://x/y.png" }] }];

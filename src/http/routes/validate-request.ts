@@ -19,6 +19,7 @@ const EXPECTED: Record<FieldType, string> = {
   array: "an array",
   "string-or-array": "a string or an array",
   messages: "an array of message objects",
+  "positive-integer": "an integer of at least 1",
 };
 
 function fits(type: FieldType, value: unknown): boolean {
@@ -30,6 +31,8 @@ function fits(type: FieldType, value: unknown): boolean {
       return Array.isArray(value);
     case "string-or-array":
       return typeof value === "string" || Array.isArray(value);
+    case "positive-integer":
+      return Number.isSafeInteger(value) && (value as number) >= 1;
   }
 }
 
