@@ -195,7 +195,9 @@ describe("the FIFO line of a model whose slots are all taken", () => {
     await settle();
     await assert.rejects(h.acquire("a"), (error) => codeOf(error) === "queue_full");
     h.backend("a").completeStart();
-    await eventually("both served by the load", () => loading.every((w) => w.settled && w.value !== undefined));
+    await eventually("both served by the load", () =>
+      loading.every((w) => w.settled && w.value !== undefined),
+    );
     // Every slot taken and no queue allowed: the next one is refused at once.
     await assert.rejects(h.acquire("a"), (error) => codeOf(error) === "queue_full");
   });
