@@ -36,7 +36,11 @@ test("with maxLoadedModels 1, requests for a parked model never restart the heal
     assert.equal(res.status, 503);
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, "model_failed");
     assert.equal(res.headers.get("x-should-retry"), "false");
-    assert.equal(res.headers.get("retry-after"), null, "no Retry-After when a retry within it cannot succeed");
+    assert.equal(
+      res.headers.get("retry-after"),
+      null,
+      "no Retry-After when a retry within it cannot succeed",
+    );
   }
   assert.deepEqual(await pidsOf(g, "good"), [pid], "the good model kept its process");
   const output = await g.loggedOutput();
