@@ -131,6 +131,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
             problems: [{ path: "", message: "this gateway was not started from a config file" }],
           },
           hash: null,
+          discovery: null,
         })),
       locateBinary: deps.locateBinary ?? (async () => deps.binary),
       createLimiter: (next) => createLimiter(next.rateLimit.redis, log),

@@ -41,6 +41,7 @@ function modelStatus(input: StatusInput, group: ModelGroup): Record<string, unkn
   return {
     id: model.id,
     aliases: model.aliases,
+    discoveredFrom: model.discoveredFrom,
     state,
     resident: group.resident,
     pinned: model.pinned,

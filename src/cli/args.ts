@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 
-export const COMMANDS = ["serve", "check", "setup", "make-tiny-model"] as const;
+export const COMMANDS = ["serve", "check", "init", "setup", "make-tiny-model"] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface CliArgs {
@@ -16,6 +16,10 @@ export interface CliArgs {
   readonly port: string | undefined;
   /** Poll the config file and reload when it changes. */
   readonly watch: boolean;
+  /** Serve every .gguf file under this folder. */
+  readonly modelsDir: string | undefined;
+  /** `init`: where to write the config. */
+  readonly out: string | undefined;
 }
 
 const OPTIONS = {
@@ -28,6 +32,8 @@ const OPTIONS = {
   seed: { type: "string" },
   port: { type: "string" },
   watch: { type: "boolean" },
+  "models-dir": { type: "string" },
+  out: { type: "string", short: "o" },
 } as const;
 
 /** The seed's Go-style `-config file` form: one dash before a long option name. */
@@ -60,5 +66,7 @@ export function parseCli(argv: readonly string[]): CliArgs {
     seed: values.seed,
     port: values.port,
     watch: values.watch ?? false,
+    modelsDir: values["models-dir"],
+    out: values.out,
   };
 }

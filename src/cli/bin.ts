@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseCli } from "./args.js";
 import { checkCommand } from "./commands/check.js";
+import { initCommand } from "./commands/init.js";
 import { makeTinyModelCommand } from "./commands/make-tiny-model.js";
 import { serveCommand } from "./commands/serve.js";
 import { setupCommand } from "./commands/setup.js";
@@ -35,19 +36,33 @@ async function run(argv: readonly string[]): Promise<ExitCode> {
       }
       return makeTinyModelCommand(out, { vocab: args.vocab, seed: args.seed });
     }
-    case "check":
-    case "serve": {
-      if (args.config === undefined) {
-        process.stderr.write(`${args.command} needs --config FILE\n\n${HELP}`);
+    case "init": {
+      if (args.modelsDir === undefined) {
+        process.stderr.write(`init needs --models-dir DIR\n\n${HELP}`);
         return EXIT.usage;
       }
-      if (args.command === "check") return checkCommand(args.config, process.stdout);
+      return initCommand(
+        { modelsDir: args.modelsDir, out: args.out ?? null, force: args.force },
+        process.stdout,
+      );
+    }
+    case "check":
+    case "serve": {
+      if (args.config === undefined && args.modelsDir === undefined) {
+        process.stderr.write(`${args.command} needs --config FILE or --models-dir DIR\n\n${HELP}`);
+        return EXIT.usage;
+      }
+      if (args.command === "check")
+        return checkCommand(args.config ?? null, args.modelsDir ?? null, process.stdout);
       const port = args.port === undefined ? undefined : Number(args.port);
       if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) {
         process.stderr.write(`--port must be a port number, got ${args.port}\n`);
         return EXIT.usage;
       }
-      return serveCommand(args.config, port, { watch: args.watch });
+      return serveCommand(args.config ?? null, port, {
+        watch: args.watch,
+        ...(args.modelsDir === undefined ? {} : { modelsDir: args.modelsDir }),
+      });
     }
   }
 }

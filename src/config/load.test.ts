@@ -75,6 +75,7 @@ test("a minimal config gets every default", () => {
     },
     auth: { apiKeys: [], adminKeys: [], publicMetrics: false },
     rateLimit: { requestsPerMinute: null, tokensPerMinute: null, burst: 20, redis: null },
+    discovery: { dir: null, maxContext: 8192 },
     defaultModel: null,
     models: {
       qwen: {
@@ -95,6 +96,7 @@ test("a minimal config gets every default", () => {
         queueTimeoutMs: 60_000,
         firstByteTimeoutMs: 600_000,
         memoryBytes: null,
+        discoveredFrom: null,
       },
     },
   });

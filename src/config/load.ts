@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { authProblems } from "./auth-checks.js";
 import { deepFreeze } from "./deep-freeze.js";
+import { type DiscoveredEntries, withDiscovered } from "./discovered-entries.js";
 import { type Env, substituteEnv } from "./env-subst.js";
 import { fileProblems } from "./file-checks.js";
 import { looseNames, nameProblems } from "./name-checks.js";
@@ -20,6 +21,8 @@ export interface ParseConfigOptions {
   readonly source: string | null;
   /** Whether model files and binaries must exist; false for `check --no-files` and for tests. Default true. */
   readonly checkFiles?: boolean;
+  /** Models found in discovery.dir (runtime/read-config.ts); written entries win on conflicts. */
+  readonly discovered?: DiscoveredEntries;
 }
 
 /**
@@ -30,11 +33,17 @@ export interface ParseConfigOptions {
 export function parseConfig(text: string, options: ParseConfigOptions): ConfigResult {
   const yaml = parseYaml(text);
   if (yaml.problems.length > 0) return fail(yaml.problems);
-  if (yaml.value === null || yaml.value === undefined) {
+  const empty = yaml.value === null || yaml.value === undefined;
+  if (empty && options.discovered === undefined) {
     return fail([{ path: "", message: "the config is empty; it needs at least a models section" }]);
   }
 
-  const substituted = substituteEnv(yaml.value, options.env);
+  const env = substituteEnv(empty ? {} : yaml.value, options.env);
+  const merged =
+    options.discovered === undefined
+      ? { value: env.value, added: new Map<string, string>() }
+      : withDiscovered(env.value, options.discovered, (path) => resolve(options.baseDir, path));
+  const substituted = { ...env, value: merged.value };
   const schema = configSchema();
   const parsed = schema.safeParse(substituted.value);
   // A value still holding an unset ${env:X} fails the schema too; the env problem says why.
@@ -59,7 +68,14 @@ export function parseConfig(text: string, options: ParseConfigOptions): ConfigRe
   ];
   if (checkProblems.length > 0) return fail(checkProblems);
 
-  return { ok: true, config: deepFreeze(resolveConfig(parsed.data, baseDir, options.source)) };
+  const config = resolveConfig(parsed.data, baseDir, options.source);
+  const models = Object.fromEntries(
+    Object.entries(config.models).map(([id, model]) => [
+      id,
+      { ...model, discoveredFrom: merged.added.get(id) ?? null },
+    ]),
+  );
+  return { ok: true, config: deepFreeze({ ...config, models }) };
 }
 
 /** Reads and parses a config file; relative paths in it are relative to the file's folder. */

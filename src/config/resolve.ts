@@ -33,6 +33,7 @@ export function resolveConfig(parsed: ParsedConfig, baseDir: string, source: str
       queueTimeoutMs: model.queueTimeout ?? parsed.scheduler.queueTimeout,
       firstByteTimeoutMs: model.firstByteTimeout ?? parsed.server.firstByteTimeout,
       memoryBytes: model.memory,
+      discoveredFrom: null,
     };
   }
   const binary = parsed.llamaServer.binary;
@@ -63,6 +64,10 @@ export function resolveConfig(parsed: ParsedConfig, baseDir: string, source: str
     cors: resolveCors(parsed.cors),
     auth: resolveAuth(parsed, baseDir),
     rateLimit: resolveRateLimit(parsed.rateLimit),
+    discovery: {
+      dir: parsed.discovery.dir === null ? null : resolve(baseDir, parsed.discovery.dir),
+      maxContext: parsed.discovery.maxContext,
+    },
     defaultModel: parsed.defaultModel,
     models,
   };

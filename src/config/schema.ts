@@ -98,6 +98,27 @@ export function configSchema() {
       cors: corsSchema(),
       auth: authSchema(),
       rateLimit: rateLimitSchema(),
+      discovery: z
+        .strictObject({
+          dir: z
+            .string()
+            .min(1)
+            .nullable()
+            .default(null)
+            .describe(
+              "Serve every .gguf file under this folder (relative to the config file) as a model, with settings read from each file; entries under models win on conflicts. Also: --models-dir.",
+            ),
+          maxContext: z
+            .number()
+            .int()
+            .min(512)
+            .default(8192)
+            .describe(
+              "The longest context (-c) given to a discovered model: its trained context, capped here (and lowered to fit scheduler.memoryBudget).",
+            ),
+        })
+        .prefault({})
+        .describe("Zero config: models found in a folder."),
       defaultModel: z
         .string()
         .min(1)

@@ -43,6 +43,8 @@ export interface ModelConfig {
   readonly firstByteTimeoutMs: number;
   /** Memory this model needs for the budget; null = estimate from the GGUF file. */
   readonly memoryBytes: number | null;
+  /** The file it was discovered from (discovery.dir, --models-dir); null when the config names it. */
+  readonly discoveredFrom: string | null;
 }
 
 export interface ServerConfig extends ServerTrafficConfig {
@@ -82,6 +84,11 @@ export interface GatewayConfig {
   readonly cors: CorsConfig;
   readonly auth: AuthConfig;
   readonly rateLimit: RateLimitConfig;
+  readonly discovery: {
+    /** Absolute folder whose .gguf files are served as models; null = none. */
+    readonly dir: string | null;
+    readonly maxContext: number;
+  };
   /** Model used when a request names none; an id or alias. */
   readonly defaultModel: string | null;
   readonly models: Readonly<Record<string, ModelConfig>>;

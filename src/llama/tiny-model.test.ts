@@ -148,6 +148,49 @@ describe("makeTinyModel", () => {
   });
 });
 
+describe("makeTinyModel options for discovery tests", () => {
+  test("chatTemplate null leaves the template out; extraMetadata adds and replaces keys", async () => {
+    const plain = await makeTinyModel({
+      vocabPath: vocab,
+      outPath: join(dir, "plain.gguf"),
+      chatTemplate: null,
+      extraMetadata: [
+        ["llama.pooling_type", { type: "uint32", value: 1 }],
+        ["general.name", { type: "string", value: "renamed" }],
+      ],
+    });
+    const file = await readGgufMetadata(plain.path);
+    assert.equal(file.metadata.has("tokenizer.chat_template"), false);
+    assert.deepEqual(file.metadata.get("llama.pooling_type"), { type: "uint32", value: 1 });
+    assert.equal(ggufString(file.metadata, "general.name"), "renamed");
+    assert.deepEqual(plain.shards, [plain.path]);
+  });
+
+  test("splitCount writes gguf-split shards: metadata in the first, tensors dealt out", async () => {
+    const split = await makeTinyModel({ vocabPath: vocab, outPath: join(dir, "split.gguf"), splitCount: 3 });
+    assert.deepEqual(
+      split.shards,
+      [1, 2, 3].map((i) => join(dir, `split-0000${i}-of-00003.gguf`)),
+    );
+    assert.equal(split.path, split.shards[0]);
+    const files = await Promise.all(split.shards.map((path) => readGgufMetadata(path)));
+    assert.equal(
+      files.reduce((sum, f) => sum + f.fileSize, 0),
+      split.bytes,
+    );
+    const names = files.flatMap((f) => f.tensors.map((t) => t.name));
+    assert.equal(names.length, 3 + 2 * 9);
+    assert.equal(new Set(names).size, names.length);
+    files.forEach((file, i) => {
+      assert.ok(file.tensors.length > 0);
+      assert.deepEqual(file.metadata.get("split.no"), { type: "uint16", value: i });
+      assert.deepEqual(file.metadata.get("split.count"), { type: "uint16", value: 3 });
+      assert.deepEqual(file.metadata.get("split.tensors.count"), { type: "int32", value: names.length });
+      assert.equal(file.metadata.has("general.architecture"), i === 0);
+    });
+  });
+});
+
 describe("the tiny model in the real llama-server", () => {
   const wordsOnly = /^ ?[a-z]+( [a-z]+)*$/;
 

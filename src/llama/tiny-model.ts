@@ -1,6 +1,11 @@
 import { readGgufMetadata } from "./gguf-reader.js";
 import { GgufError, type GgufValue } from "./gguf-types.js";
-import { type GgufTensorSource, type GgufTensorType, writeGguf } from "./gguf-writer.js";
+import {
+  type GgufTensorSource,
+  type GgufTensorType,
+  type GgufWriteResult,
+  writeGguf,
+} from "./gguf-writer.js";
 
 export interface TinyModelOptions {
   /** A llama.cpp vocabulary GGUF (models/ggml-vocab-llama-spm.gguf) to copy tokenizer.* from. */
@@ -23,12 +28,26 @@ export interface TinyModelOptions {
   readonly wordCount?: number;
   /** Storage of the matrices; norms stay F32 as llama.cpp's converters write them. Default F32. */
   readonly matrixType?: GgufTensorType;
-  /** Jinja chat template; default: the vocabulary's own, else ChatML. */
-  readonly chatTemplate?: string;
+  /** Jinja chat template; default: the vocabulary's own, else ChatML; null: none (a base model). */
+  readonly chatTemplate?: string | null;
+  /**
+   * More metadata, written after (and replacing keys of) the usual ones: e.g.
+   * `llama.pooling_type` for an embedding model, `general.type` for tests of odd files.
+   */
+  readonly extraMetadata?: Iterable<readonly [string, GgufValue]>;
+  /**
+   * Shards to write, llama.cpp's gguf-split layout: with N > 1 the files are
+   * `<outPath without .gguf>-0000i-of-0000N.gguf`, the first holding all metadata. Default 1.
+   */
+  readonly splitCount?: number;
 }
 
 export interface TinyModelResult {
+  /** The file to load: outPath, or the first shard of a split model. */
   readonly path: string;
+  /** Every file written, in shard order (one unless split). */
+  readonly shards: readonly string[];
+  /** Bytes of all shards together. */
   readonly bytes: number;
   readonly vocabSize: number;
   /** The words (without the leading space marker) that the model emits, highest logit first. */
@@ -104,9 +123,10 @@ function filled(dims: readonly number[], value: number): () => Iterable<Float32A
   return () => [new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(value)];
 }
 
-function tokenizerMetadata(vocab: ReadonlyMap<string, GgufValue>, template: string | undefined) {
+function tokenizerMetadata(vocab: ReadonlyMap<string, GgufValue>, template: string | null | undefined) {
   const entries: [string, GgufValue][] = [];
   for (const [key, value] of vocab) if (key.startsWith("tokenizer.")) entries.push([key, value]);
+  if (template === null) return entries.filter(([key]) => key !== "tokenizer.chat_template");
   const own = vocab.get("tokenizer.chat_template");
   if (template !== undefined || own === undefined) {
     const value: GgufValue = { type: "string", value: template ?? TINY_CHAT_TEMPLATE };
@@ -226,8 +246,55 @@ export async function makeTinyModel(options: TinyModelOptions): Promise<TinyMode
     ["llama.vocab_size", u32(nVocab)],
     ...tokenizerMetadata(vocab.metadata, options.chatTemplate),
   ];
+  const merged = new Map(metadata);
+  for (const [key, value] of options.extraMetadata ?? []) merged.set(key, value);
 
-  const { bytes } = await writeGguf(options.outPath, { metadata, tensors });
+  const shards = await writeShards(options.outPath, merged, tensors, options.splitCount ?? 1);
   const words = wordIds.map((id) => (tokens.value[id] ?? "").slice(1));
-  return { path: options.outPath, bytes, vocabSize: nVocab, words };
+  return {
+    path: shards[0]?.path ?? options.outPath,
+    shards: shards.map((s) => s.path),
+    bytes: shards.reduce((sum, s) => sum + s.bytes, 0),
+    vocabSize: nVocab,
+    words,
+  };
+}
+
+/** llama_split_path in llama.cpp: `<prefix>-%05d-of-%05d.gguf`, numbered from 1. */
+export function splitShardPath(outPath: string, index: number, count: number): string {
+  const pad = (n: number) => String(n).padStart(5, "0");
+  return `${outPath.replace(/\.gguf$/i, "")}-${pad(index + 1)}-of-${pad(count)}.gguf`;
+}
+
+/**
+ * Writes one file, or `count` shards as llama.cpp's gguf-split does: every shard carries
+ * split.no (u16), split.count (u16) and split.tensors.count (i32, the total); only the first
+ * carries the model's metadata; tensors are dealt out in order. llama-server loads the model
+ * from the first shard and finds the others by name (llama_get_list_splits).
+ */
+async function writeShards(
+  outPath: string,
+  metadata: ReadonlyMap<string, GgufValue>,
+  tensors: readonly GgufTensorSource[],
+  count: number,
+): Promise<GgufWriteResult[]> {
+  if (count === 1) return [await writeGguf(outPath, { metadata, tensors })];
+  if (!Number.isInteger(count) || count < 1 || count > tensors.length)
+    throw new GgufError(`cannot split ${tensors.length} tensors into ${count} shards`);
+  const written: GgufWriteResult[] = [];
+  for (let i = 0; i < count; i++) {
+    const split: [string, GgufValue][] = [
+      ["split.no", { type: "uint16", value: i }],
+      ["split.count", { type: "uint16", value: count }],
+      ["split.tensors.count", { type: "int32", value: tensors.length }],
+    ];
+    const own = i === 0 ? [...metadata, ...split] : split;
+    // Even shares, none empty: gguf-split refuses a shard with no tensors.
+    const part = tensors.slice(
+      Math.floor((i * tensors.length) / count),
+      Math.floor(((i + 1) * tensors.length) / count),
+    );
+    written.push(await writeGguf(splitShardPath(outPath, i, count), { metadata: own, tensors: part }));
+  }
+  return written;
 }

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { ReloadOutcome } from "../admin/reload-outcome.js";
 import type { ConfigProblem, GatewayConfig, ModelConfig } from "../config/types.js";
+import type { Discovery } from "../discovery/discover.js";
 import type { Limits } from "../scheduler/eviction.js";
 import type { ModelGroup } from "../scheduler/model-group.js";
 import type { Limiter } from "../security/limiter.js";
@@ -14,7 +15,10 @@ import { restartOnlyChanges } from "./restart-only.js";
 /** A config file as read: its parsed result and the hash of its bytes. */
 export interface LoadedConfig {
   readonly result: { ok: true; config: GatewayConfig } | { ok: false; problems: readonly ConfigProblem[] };
+  /** SHA-256 of the file's bytes (and of the discovered folder's listing). */
   readonly hash: string | null;
+  /** What discovery.dir / --models-dir held, files skipped included; null without a folder. */
+  readonly discovery: Discovery | null;
 }
 
 export interface RuntimeDeps {
@@ -113,6 +117,7 @@ export class Runtime {
   async #reload(): Promise<ReloadOutcome> {
     const { log } = this.#deps;
     const loaded = await this.#deps.readConfig();
+    logDiscovery(log, loaded.discovery);
     if (!loaded.result.ok) return this.#refuse(loaded.result.problems);
     const next = loaded.result.config;
     const binary = await this.#deps.locateBinary(next);
@@ -230,4 +235,13 @@ function isSameLimiter(old: GatewayConfig, next: GatewayConfig): boolean {
 /** A replaced limiter may still settle requests of the old generation: close it a little later. */
 function retireLimiter(limiter: Limiter): void {
   setTimeout(() => void limiter.close().catch(() => {}), 60_000).unref();
+}
+
+/** Files of the models folder that were skipped, and warnings about the ones served. */
+export function logDiscovery(log: Logger, discovery: Discovery | null): void {
+  if (discovery === null) return;
+  for (const problem of discovery.problems)
+    log.warn({ file: problem.path, reason: problem.message }, "models folder: file skipped");
+  for (const model of discovery.models)
+    for (const warning of model.warnings) log.warn({ model: model.id, file: model.path }, warning);
 }

@@ -39,15 +39,24 @@ export async function startGateway(
     extraArgs?: readonly string[];
     /** Serve this path (e.g. a symlink to another gateway's config) instead of writing `config`. */
     configFile?: string;
+    /** Start with these arguments and no --config at all (zero config: --models-dir DIR --port 0). */
+    noConfig?: boolean;
   } = {},
 ): Promise<RunningGateway> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "llamawrapper-test-"));
   const server = { host: "127.0.0.1", port: 0, ...((config.server as object | undefined) ?? {}) };
   const configFile = options.configFile ?? join(dir, "config.yaml");
-  if (options.configFile === undefined) writeFileSync(configFile, stringify({ ...config, server }));
+  if (options.configFile === undefined && !options.noConfig)
+    writeFileSync(configFile, stringify({ ...config, server }));
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", BIN, "--config", configFile, ...(options.extraArgs ?? [])],
+    [
+      "--import",
+      "tsx",
+      BIN,
+      ...(options.noConfig ? [] : ["--config", configFile]),
+      ...(options.extraArgs ?? []),
+    ],
     {
       cwd: ROOT,
       env: { ...process.env, ...options.env },

@@ -11,7 +11,8 @@ import { signalGroup } from "../../process/process-group.js";
 import { type LiveGateway, reapStaleRecords } from "../../process/reap-stale-records.js";
 import { RuntimeRecord, runtimeRecordDir, runtimeRecordPath } from "../../process/runtime-record.js";
 import { readConfigFile } from "../../runtime/read-config.js";
-import { watchFile } from "../../runtime/watch-file.js";
+import { logDiscovery } from "../../runtime/runtime.js";
+import { configState, watchFile } from "../../runtime/watch-file.js";
 import { isLoopbackBind } from "../../security/loopback.js";
 import { EXIT, type ExitCode } from "../exit-codes.js";
 import { packageVersion } from "../package-info.js";
@@ -79,25 +80,32 @@ async function binaryFor(config: GatewayConfig): Promise<string | ConfigProblem>
 }
 
 export interface ServeOptions {
-  /** Poll the config file and reload when it changes. */
+  /** Poll the config file (and the models folder) and reload when it changes. */
   readonly watch?: boolean;
+  /** --models-dir: serve every .gguf under it (with or without a config file). */
+  readonly modelsDir?: string;
 }
 
 /** Starts the gateway and resolves with the exit code once it has shut down. */
 export async function serveCommand(
-  configPath: string,
+  configPath: string | null,
   portOverride: number | undefined,
   options: ServeOptions = {},
 ): Promise<ExitCode> {
   const err = process.stderr;
-  const path = resolve(configPath);
+  const path = configPath === null ? null : resolve(configPath);
   // The command line's --port wins over the file, at start and on every reload.
   const adjust = (config: GatewayConfig): GatewayConfig =>
     portOverride === undefined ? config : { ...config, server: { ...config.server, port: portOverride } };
-  const readConfig = () => readConfigFile(path, process.env, adjust);
+  const readConfig = () =>
+    readConfigFile(path, process.env, { adjust, modelsDir: options.modelsDir ?? null });
   const loaded = await readConfig();
+  for (const problem of loaded.discovery?.problems ?? [])
+    err.write(`models folder: skipped ${problem.path}: ${problem.message}\n`);
   if (!loaded.result.ok) {
-    err.write(`${configPath}: invalid config\n${formatProblems(loaded.result.problems)}\n`);
+    err.write(
+      `${configPath ?? options.modelsDir}: invalid config\n${formatProblems(loaded.result.problems)}\n`,
+    );
     return EXIT.invalidConfig;
   }
   const config = loaded.result.config;
@@ -143,6 +151,7 @@ export async function serveCommand(
     );
     err.write(`llamawrapper listening on http://${address.address}:${address.port}\n`);
     warnIfOpen(config, log);
+    logDiscovery(log, loaded.discovery);
   } catch (error) {
     err.write(`cannot listen on ${config.server.host}:${config.server.port}: ${(error as Error).message}\n`);
     await gateway.shutdown();
@@ -155,7 +164,12 @@ export async function serveCommand(
   const onHangup = () => reload("SIGHUP");
   process.on("SIGHUP", onHangup);
   const stopWatching = options.watch
-    ? watchFile(path, loaded.hash, WATCH_INTERVAL_MS, async () => reload("--watch"))
+    ? watchFile(
+        configState(path, () => gateway.runtime.current.config.discovery.dir),
+        loaded.hash,
+        WATCH_INTERVAL_MS,
+        async () => reload("--watch"),
+      )
     : () => {};
   return new Promise((done) => {
     let stopping = false;

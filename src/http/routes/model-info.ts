@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import type { ModelConfig } from "../../config/types.js";
 import type { ModelPool } from "../../scheduler/model-pool.js";
 
@@ -58,5 +59,9 @@ export function modelEntry(
     state,
     instances: model.instances,
     ...(context === null ? {} : { context_length: context }),
+    // Where it came from: written in the config, or found in the models folder (the file's
+    // name only: the folder's path is the operator's business, shown in /admin/status).
+    source: model.discoveredFrom === null ? "config" : "models-dir",
+    ...(model.discoveredFrom === null ? {} : { file: basename(model.discoveredFrom) }),
   };
 }
