@@ -8,14 +8,16 @@ import { waitFor } from "../support/deadline.js";
 import { fakeCmd } from "../support/fake-cmd.js";
 import { type RunningGateway, startGateway } from "../support/gateway-process.js";
 import { childGroups, groupMembers } from "../support/process-tree.js";
-import { type RunningRedis, startRedis } from "../support/redis-server.js";
+import { type RunningRedis, redisServerMissing, startRedis } from "../support/redis-server.js";
+
+const skip = redisServerMissing() ?? false;
 
 /**
  * rateLimit.redis: the buckets live in a real redis-server (started here on a free loopback
  * port), so two gateway processes enforce one limit together; when Redis goes away, requests
  * pass uncounted (fail open) and the gateway says so.
  */
-describe("rate limits shared through Redis", () => {
+describe("rate limits shared through Redis", { skip }, () => {
   let redis: RunningRedis;
   const gateways: RunningGateway[] = [];
   let neverUp: RunningGateway;
@@ -105,7 +107,7 @@ describe("rate limits shared through Redis", () => {
  * The Redis script against the in-process token bucket it mirrors (token-bucket.ts), driven
  * directly: same admissions, same token debt after usage is settled, same quota headers.
  */
-describe("the Redis bucket script matches the in-memory bucket", () => {
+describe("the Redis bucket script matches the in-memory bucket", { skip }, () => {
   let redis: RunningRedis;
   let limiter: RedisLimiter;
 

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
 import { waitFor } from "./deadline.js";
 
@@ -16,6 +16,18 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/**
+ * Why tests that need a real redis-server cannot run here, or null when they can: they skip with
+ * this one-line reason (the Debian package is redis-server; .ci/run installs it).
+ */
+export function redisServerMissing(): string | null {
+  const binary = process.env.REDIS_SERVER_BIN ?? "redis-server";
+  const probe = spawnSync(binary, ["--version"], { stdio: "ignore", timeout: 10_000 });
+  return probe.error === undefined && probe.status === 0
+    ? null
+    : `${binary} is not installed (Debian package: redis-server)`;
 }
 
 /**
