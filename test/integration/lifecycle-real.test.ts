@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
 import { postJson } from "../fixtures/fake/client.js";
 import { testAssets } from "../support/assets.js";
@@ -75,7 +78,10 @@ test("what a SIGKILLed gateway's wrapper command left behind is stopped when the
   const config = {
     models: { wrapped: { cmd: fakeCmd("--fake-spawn-grandchild") } },
   };
-  const first = await startGateway(config);
+  // A private record folder: any gateway that starts reaps every dead gateway's orphans, and
+  // gateways of other tests (run in parallel on bigger machines) must not do it first.
+  const env = { LLAMAWRAPPER_CACHE: await mkdtemp(join(tmpdir(), "llamawrapper-records-")) };
+  const first = await startGateway(config, { env });
   assert.equal((await chat(first.url, "wrapped")).status, 200);
   const gatewayPid = first.process.pid ?? 0;
   const [wrapper, grandchild] = await waitFor("the wrapper and its grandchild", () => {
@@ -91,7 +97,7 @@ test("what a SIGKILLed gateway's wrapper command left behind is stopped when the
     isAlive(grandchild),
     "the grandchild outlives the gateway: this is what the runtime record is for",
   );
-  const second = await startGateway(config, { dir: first.dir });
+  const second = await startGateway(config, { dir: first.dir, env });
   try {
     await waitFor("the orphan to be reaped", () => (isAlive(grandchild) ? undefined : true), 10_000);
     // Log lines reach stdout in batches, at most 100 ms late.
