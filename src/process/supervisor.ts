@@ -1,101 +1,28 @@
 import { randomBytes } from "node:crypto";
-import type { LaunchSpec } from "../config/types.js";
 import { GatewayError } from "../errors/gateway-error.js";
-import { decideRestart, type RestartPolicy, recentCrashes } from "./crash-history.js";
+import { childLaunch } from "./child-launch.js";
+import { decideRestart, recentCrashes } from "./crash-history.js";
 import { freePort } from "./free-port.js";
-import { buildLaunch } from "./launch.js";
 import { watchLiveness } from "./liveness.js";
 import { type ReadyOutcome, RunningChild } from "./running-child.js";
+import type {
+  ChildSpec,
+  ChildState,
+  Endpoint,
+  SupervisorEvent,
+  SupervisorSnapshot,
+} from "./supervisor-types.js";
 import { abortable, type Deferred, deferred, delay } from "./waits.js";
 
-export type ChildState = "stopped" | "starting" | "ready" | "stopping" | "failed";
-
-export interface LivenessSpec {
-  readonly intervalMs: number;
-  readonly timeoutMs: number;
-  readonly failures: number;
-}
-
-export interface ChildSpec {
-  /** e.g. `qwen#0`: model id and instance index, for logs and events. */
-  readonly name: string;
-  readonly modelId: string;
-  readonly launch: LaunchSpec;
-  readonly binary: string;
-  readonly env: Readonly<Record<string, string>>;
-  readonly startupTimeoutMs: number;
-  readonly stopTimeoutMs: number;
-  /** How often /health is polled while loading; cold start is user-visible latency. */
-  readonly readinessIntervalMs: number;
-  readonly logLines: number;
-  readonly deathSignalWrapper: string | null;
-  readonly restart: RestartPolicy;
-  readonly liveness: LivenessSpec;
-  /** How long a `failed` child waits before it tries again by itself (doubling up to the max). */
-  readonly coolDown: CoolDownPolicy;
-}
-
-export interface CoolDownPolicy {
-  readonly initialMs: number;
-  readonly maxMs: number;
-}
-
-/** Where a ready child listens and the key that it alone accepts. */
-export interface Endpoint {
-  readonly port: number;
-  readonly apiKey: string;
-}
-
-export type SupervisorEvent =
-  | { readonly type: "state"; readonly name: string; readonly from: ChildState; readonly to: ChildState }
-  /** Emitted synchronously right after spawn (the runtime record must see the pid now). */
-  | { readonly type: "spawned"; readonly name: string; readonly pid: number; readonly port: number }
-  /** The child exited and its process group was killed. */
-  | { readonly type: "reaped"; readonly name: string; readonly pid: number }
-  | {
-      readonly type: "crashed";
-      readonly name: string;
-      readonly reason: string;
-      readonly lastLines: readonly string[];
-      /** ms until the restart, or null when the child was parked in `failed`. */
-      readonly restartInMs: number | null;
-    }
-  /** A restart after a crash failed too; another follows after `restartInMs`, or it is parked. */
-  | {
-      readonly type: "restart-failed";
-      readonly name: string;
-      readonly reason: string;
-      readonly lastLines: readonly string[];
-      readonly restartInMs: number | null;
-    }
-  /** A start failed (exit while loading, timeout); its last output lines are for the log. */
-  | {
-      readonly type: "load-failed";
-      readonly name: string;
-      readonly reason: string;
-      readonly lastLines: readonly string[];
-    }
-  /** Output lines of the child, as they arrive. */
-  | { readonly type: "output"; readonly name: string; readonly lines: readonly string[] }
-  /** The cool-down of a `failed` child ended: it leaves `failed` and tries again if it was wanted. */
-  | { readonly type: "cooled-down"; readonly name: string; readonly retrying: boolean };
-
-/** What the admin API and /v1/models show of one child. */
-export interface SupervisorSnapshot {
-  readonly name: string;
-  readonly state: ChildState;
-  readonly pid: number | null;
-  readonly port: number | null;
-  /** ms since epoch when it became ready; null unless ready. */
-  readonly readySince: number | null;
-  /** Restarts after crashes since the gateway started (a reset does not clear it). */
-  readonly restarts: number;
-  readonly recentCrashes: number;
-  /** Why it is failed (for operators: includes llama-server's last output), or null. */
-  readonly failure: string | null;
-  /** ms since epoch of the next automatic try out of `failed`; null when none is planned. */
-  readonly retryAt: number | null;
-}
+export type {
+  ChildSpec,
+  ChildState,
+  CoolDownPolicy,
+  Endpoint,
+  LivenessSpec,
+  SupervisorEvent,
+  SupervisorSnapshot,
+} from "./supervisor-types.js";
 
 const PORT_ATTEMPTS = 3;
 const LINES_IN_ERRORS = 8;
@@ -130,10 +57,7 @@ export class Supervisor {
   #coolDowns = 0;
   #coolDownTimer: NodeJS.Timeout | null = null;
   #retryAt: number | null = null;
-  /**
-   * Set from a crash until the child is ready again, parked or stopped: requests asking for it
-   * meanwhile wait through every restart attempt instead of failing on the first one that fails.
-   */
+  /** From a crash until ready, parked or stopped: waiters wait through every restart attempt. */
   #recovery: Deferred<Endpoint> | null = null;
 
   /** `pickPort` is injectable so tests can hand out a port that is already taken. */
@@ -224,9 +148,9 @@ export class Supervisor {
   }
 
   /**
-   * Parks the child in `failed` with `failure` and plans the automatic retry: a transient cause
-   * (GPU memory held by another process) must not need a human. The wait doubles with each
-   * cool-down in a row, up to the policy's max; a child that became ready starts over.
+   * Parks the child in `failed` and plans the automatic retry (a transient cause, such as GPU
+   * memory held by another process, must not need a human); the wait doubles per cool-down in a
+   * row, up to the policy's max, and starts over once a child was ready.
    */
   #park(failure: GatewayError): void {
     const { initialMs, maxMs } = this.spec.coolDown;
@@ -373,9 +297,8 @@ export class Supervisor {
   }
 
   /**
-   * Restarts after `delayMs`. A restart that fails counts as a crash and plans the next one with
-   * a longer back-off, until the crash limit parks the child: requests waiting for it are served
-   * as soon as it can start again, without a new request having to arrive.
+   * Restarts after `delayMs`; a failed restart counts as a crash and plans the next with a longer
+   * back-off until the crash limit parks the child. Waiters are served once a start succeeds.
    */
   #scheduleRestart(delayMs: number): void {
     if (this.#recovery === null) {
@@ -450,21 +373,7 @@ export class Supervisor {
   async #spawn(): Promise<RunningChild> {
     const port = await this.#pickPort();
     const apiKey = randomBytes(24).toString("base64url");
-    const launch = buildLaunch({
-      launch: this.spec.launch,
-      binary: this.spec.binary,
-      port,
-      apiKey,
-      modelId: this.spec.modelId,
-      deathSignalWrapper: this.spec.deathSignalWrapper,
-    });
-    const env = {
-      ...this.#baseEnv,
-      ...this.spec.env,
-      LLAMA_API_KEY: apiKey,
-      // Router-child mode: push readiness on stdout, exit on stdin EOF (see router-child-line.ts).
-      LLAMA_SERVER_ROUTER_PORT: "0",
-    };
+    const { launch, env } = childLaunch(this.spec, this.#baseEnv, port, apiKey);
     let child: RunningChild;
     try {
       child = await RunningChild.spawn({

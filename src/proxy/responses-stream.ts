@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { stringEnd } from "./json-bytes.js";
 import { nowSeconds, responseObject } from "./responses-object.js";
+import { isObject, outputTextPart, reasoningPart, skeleton, startsWith, str } from "./responses-parts.js";
 import type { UsageTally } from "./usage.js";
 
 type Json = Record<string, unknown>;
@@ -35,37 +36,6 @@ interface Item {
   /** output_text.done, reasoning_text.done or function_call_arguments.done went out. */
   textDone: boolean;
   partDone: boolean;
-}
-
-const outputTextPart = () => ({ type: "output_text", text: "", annotations: [], logprobs: [] });
-const reasoningPart = () => ({ type: "reasoning_text", text: "" });
-const str = (value: unknown): string => (typeof value === "string" ? value : "");
-
-function startsWith(buf: Buffer, at: number, prefix: Buffer): boolean {
-  const end = at + prefix.length;
-  return end <= buf.length && buf.compare(prefix, 0, prefix.length, at, end) === 0;
-}
-
-function isObject(value: unknown): value is Json {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** The item an event names before it was added: what the spec's output_item.added carries. */
-function skeleton(id: string, raw: Json | null, type: string): Json {
-  if (type === "function_call") {
-    return {
-      id,
-      type,
-      status: "in_progress",
-      arguments: "",
-      call_id: str(raw?.call_id) || id.replace(/^fc_/, "call_"),
-      name: str(raw?.name),
-    };
-  }
-  if (type === "reasoning") {
-    return { id, type, status: "in_progress", summary: [], content: [], encrypted_content: "" };
-  }
-  return { id, type: "message", status: "in_progress", role: "assistant", content: [] };
 }
 
 export interface ResponsesStreamOptions {

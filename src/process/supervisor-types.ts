@@ -1,0 +1,93 @@
+import type { LaunchSpec } from "../config/types.js";
+import type { RestartPolicy } from "./crash-history.js";
+
+/** The shapes a Supervisor (supervisor.ts) is built from and reports: its spec, events, snapshot. */
+
+export type ChildState = "stopped" | "starting" | "ready" | "stopping" | "failed";
+
+export interface LivenessSpec {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly failures: number;
+}
+
+export interface ChildSpec {
+  /** e.g. `qwen#0`: model id and instance index, for logs and events. */
+  readonly name: string;
+  readonly modelId: string;
+  readonly launch: LaunchSpec;
+  readonly binary: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly startupTimeoutMs: number;
+  readonly stopTimeoutMs: number;
+  /** How often /health is polled while loading; cold start is user-visible latency. */
+  readonly readinessIntervalMs: number;
+  readonly logLines: number;
+  readonly deathSignalWrapper: string | null;
+  readonly restart: RestartPolicy;
+  readonly liveness: LivenessSpec;
+  /** How long a `failed` child waits before it tries again by itself (doubling up to the max). */
+  readonly coolDown: CoolDownPolicy;
+}
+
+export interface CoolDownPolicy {
+  readonly initialMs: number;
+  readonly maxMs: number;
+}
+
+/** Where a ready child listens and the key that it alone accepts. */
+export interface Endpoint {
+  readonly port: number;
+  readonly apiKey: string;
+}
+
+export type SupervisorEvent =
+  | { readonly type: "state"; readonly name: string; readonly from: ChildState; readonly to: ChildState }
+  /** Emitted synchronously right after spawn (the runtime record must see the pid now). */
+  | { readonly type: "spawned"; readonly name: string; readonly pid: number; readonly port: number }
+  /** The child exited and its process group was killed. */
+  | { readonly type: "reaped"; readonly name: string; readonly pid: number }
+  | {
+      readonly type: "crashed";
+      readonly name: string;
+      readonly reason: string;
+      readonly lastLines: readonly string[];
+      /** ms until the restart, or null when the child was parked in `failed`. */
+      readonly restartInMs: number | null;
+    }
+  /** A restart after a crash failed too; another follows after `restartInMs`, or it is parked. */
+  | {
+      readonly type: "restart-failed";
+      readonly name: string;
+      readonly reason: string;
+      readonly lastLines: readonly string[];
+      readonly restartInMs: number | null;
+    }
+  /** A start failed (exit while loading, timeout); its last output lines are for the log. */
+  | {
+      readonly type: "load-failed";
+      readonly name: string;
+      readonly reason: string;
+      readonly lastLines: readonly string[];
+    }
+  /** Output lines of the child, as they arrive. */
+  | { readonly type: "output"; readonly name: string; readonly lines: readonly string[] }
+  /** The cool-down of a `failed` child ended: it leaves `failed` and tries again if it was wanted. */
+  | { readonly type: "cooled-down"; readonly name: string; readonly retrying: boolean };
+
+/** What the admin API and /v1/models show of one child. */
+export interface SupervisorSnapshot {
+  readonly name: string;
+  readonly state: ChildState;
+  readonly pid: number | null;
+  readonly port: number | null;
+  /** ms since epoch when it became ready; null unless ready. */
+  readonly readySince: number | null;
+  /** Restarts after crashes since the gateway started (a reset does not clear it). */
+  readonly restarts: number;
+  readonly recentCrashes: number;
+  /** Why it is failed (for operators: includes llama-server's last output), or null. */
+  readonly failure: string | null;
+  /** ms since epoch of the next automatic try out of `failed`; null when none is planned. */
+  readonly retryAt: number | null;
+}
