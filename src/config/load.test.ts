@@ -39,7 +39,7 @@ test("a minimal config gets every default", () => {
       maxHeaderBytes: 16 * 1024,
       // auto: what this process's open-file limit allows.
       maxConnections: AUTO_CONNECTIONS,
-      maxConnectionsPerClient: Math.min(256, AUTO_CONNECTIONS),
+      maxConnectionsPerClient: Math.floor(AUTO_CONNECTIONS / 2),
       maxResponseBufferBytes: 16 * 1024 * 1024,
       // The http layer's fallback when it is given no limits must be the schema's defaults.
       requestLimits: DEFAULT_REQUEST_LIMITS,
@@ -154,7 +154,7 @@ models:
     requestTimeoutMs: 60_000,
     maxHeaderBytes: 16 * 1024,
     maxConnections: AUTO_CONNECTIONS,
-    maxConnectionsPerClient: Math.min(256, AUTO_CONNECTIONS),
+    maxConnectionsPerClient: Math.floor(AUTO_CONNECTIONS / 2),
     maxResponseBufferBytes: 16 * 1024 * 1024,
     requestLimits: DEFAULT_REQUEST_LIMITS,
     firstByteTimeoutMs: 600_000,

@@ -33,7 +33,8 @@ export function resolveServerTraffic(
     // the proxy, so by default it is the whole cap there.
     maxConnectionsPerClient: Math.min(
       maxConnections,
-      server.maxConnectionsPerClient ?? (server.trustProxy > 0 ? maxConnections : 256),
+      server.maxConnectionsPerClient ??
+        (server.trustProxy > 0 ? maxConnections : Math.max(1, Math.floor(maxConnections / 2))),
     ),
     firstByteTimeoutMs: server.firstByteTimeout,
     streamIdleTimeoutMs: server.streamIdleTimeout,

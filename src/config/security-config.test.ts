@@ -158,7 +158,7 @@ test("server traffic keys: requestTimeout never below headersTimeout; allowedHos
 test("connection caps: auto follows the open-file limit; the per-client default depends on trustProxy", () => {
   const auto = configOf(parseConfig(MODELS, options)).server;
   assert.ok(auto.maxConnections >= 64 && auto.maxConnections <= 16_384);
-  assert.equal(auto.maxConnectionsPerClient, Math.min(256, auto.maxConnections));
+  assert.equal(auto.maxConnectionsPerClient, Math.floor(auto.maxConnections / 2));
   const proxied = configOf(
     parseConfig(`server: { maxConnections: 1000, trustProxy: 1 }\n${MODELS}`, options),
   );

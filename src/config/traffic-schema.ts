@@ -27,7 +27,7 @@ export function serverTrafficFields() {
       .min(1)
       .optional()
       .describe(
-        "Connections one client address may hold open; at the cap, its own longest-idle connection is closed to admit a new one, else the new one is closed. By the socket's address: X-Forwarded-For is not known when a connection opens, so behind a proxy every connection counts as the proxy's. Default 256, or maxConnections when trustProxy is over 0 (all connections then come from the proxy).",
+        "Connections one client address may hold open; at the cap, its own longest-idle connection is closed to admit a new one, else the new one is closed. By the socket's address: X-Forwarded-For is not known when a connection opens, so behind a proxy every connection counts as the proxy's. Default half of maxConnections (one client can never hold them all, while an application server with hundreds of concurrent streams from one address still gets them), or maxConnections when trustProxy is over 0 (all connections then come from the proxy).",
       ),
     firstByteTimeout: durationSchema(
       "600s",

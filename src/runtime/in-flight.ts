@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { ServerResponse } from "node:http";
 import type { GatewayError } from "../errors/gateway-error.js";
 
@@ -7,9 +8,19 @@ import type { GatewayError } from "../errors/gateway-error.js";
  * stream ends with an in-band error event and [DONE] rather than a dropped connection.
  */
 export class InFlight {
-  readonly #open = new Map<ServerResponse, AbortController>();
+  readonly #open = new Set<ServerResponse>();
+  /**
+   * One signal for every request: the shutdown cuts them all at once, and a controller per
+   * request cost an allocation (and its signal's setup) on the hot path.
+   */
+  readonly #cut = new AbortController();
   #wake: (() => void) | null = null;
   #hurried = false;
+
+  constructor() {
+    // Every forwarded request listens on the shared signal while it runs: no leak, just many.
+    setMaxListeners(0, this.#cut.signal);
+  }
 
   get size(): number {
     return this.#open.size;
@@ -17,13 +28,12 @@ export class InFlight {
 
   /** Tracks a response until it closes; the signal aborts when the gateway cuts it. */
   track(res: ServerResponse): AbortSignal {
-    const cut = new AbortController();
-    this.#open.set(res, cut);
+    this.#open.add(res);
     res.once("close", () => {
       this.#open.delete(res);
       if (this.#open.size === 0) this.#wake?.();
     });
-    return cut.signal;
+    return this.#cut.signal;
   }
 
   /** Resolves when every response has finished, after `ms`, or at once after hurry(). */
@@ -49,6 +59,6 @@ export class InFlight {
 
   /** Cuts every open response with `reason` (a stream ends with it in-band). */
   cutAll(reason: GatewayError): void {
-    for (const cut of this.#open.values()) cut.abort(reason);
+    this.#cut.abort(reason);
   }
 }
