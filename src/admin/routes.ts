@@ -1,4 +1,5 @@
 import { GatewayError } from "../errors/gateway-error.js";
+import { errorBody } from "../errors/render.js";
 import type { Handler, RequestContext } from "../http/context.js";
 import { parseJsonObject, readBody } from "../http/read-body.js";
 import type { Route } from "../http/router.js";
@@ -40,7 +41,8 @@ export function adminRoutes(deps: AdminDeps): Route[] {
       "config_invalid",
       `the config file has ${outcome.problems.length} problem(s); the running config is kept`,
     );
-    sendJson(ctx.res, 400, { error: { ...errorBody(error), problems: outcome.problems } });
+    // The one error renderer's body, with the problems beside it.
+    sendJson(ctx.res, 400, { error: { ...errorBody(error).error, problems: outcome.problems } });
   };
   const byBody =
     (action: Action): Handler =>
@@ -65,10 +67,6 @@ export function adminRoutes(deps: AdminDeps): Route[] {
     { method: "POST", prefix: "/admin/models/", handler: (ctx, rest) => byPath(deps, ctx, rest, "POST") },
     { method: "GET", prefix: "/admin/models/", handler: (ctx, rest) => byPath(deps, ctx, rest, "GET") },
   ];
-}
-
-function errorBody(error: GatewayError): Record<string, unknown> {
-  return { message: error.message, type: "invalid_request_error", param: null, code: error.code };
 }
 
 /** `/admin/models/{id}/{action}`: the id may hold slashes (percent-encoded or raw). */

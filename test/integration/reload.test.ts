@@ -8,6 +8,7 @@ import { admin, modelStatus, pidsOf } from "../support/admin-client.js";
 import { waitFor } from "../support/deadline.js";
 import { fakeCmd } from "../support/fake-cmd.js";
 import { type RunningGateway, startGateway } from "../support/gateway-process.js";
+import { waitGone } from "../support/process-tree.js";
 import { stopClean } from "../support/stop-clean.js";
 
 /**
@@ -36,18 +37,6 @@ function editConfig(g: RunningGateway, change: (config: Json) => void): void {
   const config = parse(readFileSync(path, "utf8")) as Json;
   change(config);
   writeFileSync(path, stringify(config));
-}
-
-/** Waits (bounded) until no process has this pid any more. */
-function waitGone(what: string, pid: number | undefined): Promise<true> {
-  return waitFor(`${what} to stop`, () => {
-    try {
-      process.kill(pid as number, 0);
-      return undefined;
-    } catch {
-      return true;
-    }
-  });
 }
 
 function chat(g: RunningGateway, model: string, extra: Record<string, unknown> = {}) {

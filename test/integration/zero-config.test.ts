@@ -9,6 +9,7 @@ import { admin, pidsOf } from "../support/admin-client.js";
 import { waitFor } from "../support/deadline.js";
 import { type RunningGateway, startGateway } from "../support/gateway-process.js";
 import { type ModelFolder, makeModelFolder } from "../support/model-folder.js";
+import { waitGone } from "../support/process-tree.js";
 import { stopClean } from "../support/stop-clean.js";
 
 /**
@@ -94,14 +95,7 @@ test("a file added while running becomes a model (--watch), a removed one stops"
     15_000,
     200,
   );
-  await waitFor("its child to stop", () => {
-    try {
-      process.kill(plainPid as number, 0);
-      return undefined;
-    } catch {
-      return true;
-    }
-  });
+  await waitGone("its child", plainPid);
   const status = await admin(gateway, "GET", "/admin/status");
   assert.ok(status.body.config.generation >= 3);
 });

@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { waitFor } from "./deadline.js";
 
 interface ProcInfo {
   readonly pid: number;
@@ -54,6 +55,11 @@ export function groupMembers(pgids: readonly number[]): ProcInfo[] {
 export function isAlive(pid: number): boolean {
   const info = readProc(pid);
   return info !== null && info.state !== "Z";
+}
+
+/** Waits (bounded) until the process is gone: reaped, or a zombie its parent has yet to reap. */
+export function waitGone(what: string, pid: number | undefined, timeoutMs = 10_000): Promise<true> {
+  return waitFor(`${what} to stop`, () => (pid === undefined || !isAlive(pid) ? true : undefined), timeoutMs);
 }
 
 /**
