@@ -3,6 +3,8 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { Agent } from "undici";
 import { statusReport } from "./admin/status.js";
+import { createStore } from "./cache/create-store.js";
+import { ResponseCache } from "./cache/response-cache.js";
 import type { ConfigProblem, GatewayConfig } from "./config/types.js";
 import { GatewayError } from "./errors/gateway-error.js";
 import { createGpuInfo, type GpuInfo } from "./gpu/gpu-info.js";
@@ -135,6 +137,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         })),
       locateBinary: deps.locateBinary ?? (async () => deps.binary),
       createLimiter: (next) => createLimiter(next.rateLimit.redis, log),
+      createCache: ({ cache }) => new ResponseCache(cache, createStore(cache.redis, cache, log)),
       limitsFor: (next) =>
         limitsFor(
           {
@@ -190,7 +193,12 @@ export function createGateway(deps: GatewayDeps): Gateway {
     scheduler,
     runtime,
     listen: async () => {
-      await Promise.all([runtime.current.limiter.ready(), compileHttpParser(), runtime.resolveLimits()]);
+      await Promise.all([
+        runtime.current.limiter.ready(),
+        runtime.current.cache.ready(),
+        compileHttpParser(),
+        runtime.resolveLimits(),
+      ]);
       return new Promise((resolve, reject) => {
         server.once("error", reject);
         server.listen(config.server.port, config.server.host, () => {
@@ -223,6 +231,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       await scheduler.stopAll();
       await deps.record?.close();
       await runtime.current.limiter.close();
+      await runtime.current.cache.close();
       await dispatcher.destroy();
     },
   };

@@ -1,3 +1,4 @@
+import type { ResponseCache } from "../cache/response-cache.js";
 import { GatewayError } from "../errors/gateway-error.js";
 import { errorBody } from "../errors/render.js";
 import type { Handler, RequestContext } from "../http/context.js";
@@ -15,6 +16,8 @@ export interface AdminDeps {
   readonly catalog: Catalog;
   readonly pool: ModelPool;
   readonly scheduler: Scheduler;
+  /** The running generation's response cache: its numbers join the status; clear empties it. */
+  readonly cache: ResponseCache;
   readonly status: () => Record<string, unknown>;
   readonly reload: () => Promise<ReloadOutcome>;
   readonly gpu: () => Promise<unknown>;
@@ -32,7 +35,12 @@ const LOG_LINES = 200;
  * models named in the config can be loaded: no call takes a command, path, args or env.
  */
 export function adminRoutes(deps: AdminDeps): Route[] {
-  const status: Handler = async (ctx) => sendJson(ctx.res, 200, deps.status());
+  const status: Handler = async (ctx) =>
+    sendJson(ctx.res, 200, { ...deps.status(), cache: deps.cache.stats() });
+  const clearCache: Handler = async (ctx) => {
+    const cleared = await deps.cache.clear();
+    sendJson(ctx.res, 200, { cleared, store: deps.cache.stats().store });
+  };
   const gpu: Handler = async (ctx) => sendJson(ctx.res, 200, await deps.gpu());
   const reload: Handler = async (ctx) => {
     const outcome = await deps.reload();
@@ -60,6 +68,7 @@ export function adminRoutes(deps: AdminDeps): Route[] {
     { method: "GET", path: "/admin/gpu", handler: gpu },
     { method: "POST", path: "/admin/gpu", handler: gpu },
     { method: "POST", path: "/admin/reload", handler: reload },
+    { method: "POST", path: "/admin/cache/clear", handler: clearCache },
     // The seed's forms: POST /admin/load {"model": ...}.
     { method: "POST", path: "/admin/load", handler: byBody("load") },
     { method: "POST", path: "/admin/unload", handler: byBody("unload") },

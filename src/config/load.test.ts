@@ -59,6 +59,14 @@ test("a minimal config gets every default", () => {
       maxCoolDownMs: 600_000,
     },
     logging: { level: "info", file: null },
+    cache: {
+      enabled: true,
+      maxEntries: 10_000,
+      maxBytes: 64 * 1024 ** 2,
+      maxEntryBytes: 1024 ** 2,
+      ttlMs: 600_000,
+      redis: null,
+    },
     cors: {
       origins: [],
       methods: ["GET", "POST"],
@@ -96,6 +104,7 @@ test("a minimal config gets every default", () => {
         queueTimeoutMs: 60_000,
         firstByteTimeoutMs: 600_000,
         memoryBytes: null,
+        cache: true,
         discoveredFrom: null,
       },
     },

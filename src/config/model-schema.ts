@@ -96,6 +96,12 @@ export function modelSchema() {
         .default(false)
         .describe("Started when the gateway starts, not on the first request."),
       ttl: optionalDurationSchema("Unload the model after it has been idle this long."),
+      cache: z
+        .boolean()
+        .default(true)
+        .describe(
+          "Whether this model's deterministic answers go through the response cache (see cache); false = never looked up or stored.",
+        ),
       maxConcurrent: z
         .number()
         .int()

@@ -33,6 +33,7 @@ export function resolveConfig(parsed: ParsedConfig, baseDir: string, source: str
       queueTimeoutMs: model.queueTimeout ?? parsed.scheduler.queueTimeout,
       firstByteTimeoutMs: model.firstByteTimeout ?? parsed.server.firstByteTimeout,
       memoryBytes: model.memory,
+      cache: model.cache,
       discoveredFrom: null,
     };
   }
@@ -60,6 +61,14 @@ export function resolveConfig(parsed: ParsedConfig, baseDir: string, source: str
     logging: {
       level: parsed.logging.level,
       file: parsed.logging.file === null ? null : resolve(baseDir, parsed.logging.file),
+    },
+    cache: {
+      enabled: parsed.cache.enabled,
+      maxEntries: parsed.cache.maxEntries,
+      maxBytes: parsed.cache.maxBytes,
+      maxEntryBytes: parsed.cache.maxEntrySize,
+      ttlMs: parsed.cache.ttl,
+      redis: parsed.cache.redis,
     },
     cors: resolveCors(parsed.cors),
     auth: resolveAuth(parsed, baseDir),

@@ -95,6 +95,7 @@ export function configSchema() {
         })
         .prefault({})
         .describe("Logging."),
+      cache: cacheSchema(),
       cors: corsSchema(),
       auth: authSchema(),
       rateLimit: rateLimitSchema(),
@@ -138,6 +139,41 @@ export function configSchema() {
         .meta({ description: "The models, by id.", minProperties: 1 }),
     })
     .describe("LlamaWrapper Gateway configuration.");
+}
+
+/** The response cache (docs/cache.md). */
+function cacheSchema() {
+  return z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe(
+          "Answer repeated deterministic requests (temperature 0 chat and text completions, embeddings) from the cache; identical ones in flight at once reach llama-server once. Per model: cache: false. Per request: Cache-Control: no-cache / no-store.",
+        ),
+      maxEntries: z
+        .number()
+        .int()
+        .min(1)
+        .default(10000)
+        .describe("Most answers kept; the least recently used goes first."),
+      maxBytes: sizeSchema(
+        "64MiB",
+        "Most bytes of answers kept in memory; the least recently used go first.",
+      ),
+      maxEntrySize: sizeSchema("1MiB", "An answer larger than this is not stored (in memory or in Redis)."),
+      ttl: durationSchema("10m", "How long an answer stays in the cache.", 1),
+      redis: z
+        .string()
+        .regex(/^rediss?:\/\//, "a redis:// or rediss:// URL")
+        .nullable()
+        .default(null)
+        .describe(
+          "redis:// URL: answers live in Redis (with ttl, each at most maxEntrySize), shared by every gateway that uses it; maxEntries and maxBytes then do not apply (bound Redis with its own maxmemory). null = in this process. A Redis that is down turns lookups into misses.",
+        ),
+    })
+    .prefault({})
+    .describe("The response cache for deterministic requests.");
 }
 
 function serverSchema() {

@@ -43,6 +43,8 @@ export interface ModelConfig {
   readonly firstByteTimeoutMs: number;
   /** Memory this model needs for the budget; null = estimate from the GGUF file. */
   readonly memoryBytes: number | null;
+  /** Whether its answers may be cached (cache.enabled must be on too). */
+  readonly cache: boolean;
   /** The file it was discovered from (discovery.dir, --models-dir); null when the config names it. */
   readonly discoveredFrom: string | null;
 }
@@ -57,6 +59,18 @@ export interface ServerConfig extends ServerTrafficConfig {
   readonly shutdownTimeoutMs: number;
   /** Whether /upstream/{model}/... forwards to llama-server (admin keys only). */
   readonly upstreamPassthrough: boolean;
+}
+
+/** The response cache (docs/cache.md). */
+export interface CacheConfig {
+  readonly enabled: boolean;
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  /** An answer larger than this is never stored. */
+  readonly maxEntryBytes: number;
+  readonly ttlMs: number;
+  /** redis:// URL of a store shared by several gateways; null = in this process. */
+  readonly redis: string | null;
 }
 
 export interface GatewayConfig {
@@ -81,6 +95,7 @@ export interface GatewayConfig {
     /** Absolute path of the log file; null = stdout. */
     readonly file: string | null;
   };
+  readonly cache: CacheConfig;
   readonly cors: CorsConfig;
   readonly auth: AuthConfig;
   readonly rateLimit: RateLimitConfig;

@@ -53,6 +53,12 @@ export interface RequestContext {
    */
   readonly cut: AbortSignal;
   readonly facts: RequestFacts;
+  /**
+   * Runs `listener` once the response closed and the route's work settled, whichever comes
+   * last (just before the access-log line): what a route learns from its last await (usage,
+   * how the answer ended) is in ctx.facts by then, as it may not be when the socket closes.
+   */
+  readonly onDone: (listener: () => void) => void;
   /** The client's address: the socket's, or from X-Forwarded-For within server.trustProxy hops. */
   readonly clientAddress: string;
   /**

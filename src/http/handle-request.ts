@@ -54,6 +54,7 @@ export function createRequestHandler(
   };
   return (req, res, cut = NEVER) => {
     const abort = new AbortController();
+    let doneListeners: Array<() => void> | null = null;
     const ctx: RequestContext = {
       req,
       res,
@@ -63,6 +64,10 @@ export function createRequestHandler(
       signal: abort.signal,
       cut,
       facts: emptyFacts(),
+      onDone: (listener) => {
+        doneListeners ??= [];
+        doneListeners.push(listener);
+      },
       clientAddress: clientAddressOf(req, deps.trustProxy),
       access: deps.initialAccess,
     };
@@ -72,9 +77,17 @@ export function createRequestHandler(
     const dialect = errorDialectOf(ctx.path);
     if (dialect === "anthropic") res.setHeader("request-id", ctx.requestId);
     let route: string | null = null;
+    // The line is written once the response closed and the route's work settled, whichever
+    // comes last: what a route learns from its last await (usage, outcome) is in it.
+    let pending = 2;
+    const done = () => {
+      if (--pending !== 0) return;
+      if (doneListeners !== null) for (const listener of doneListeners) listener();
+      writeAccessLog(deps.log, ctx, route);
+    };
     res.once("close", () => {
       if (!res.writableFinished) abort.abort(new Error("client closed the connection"));
-      writeAccessLog(deps.log, ctx, route);
+      done();
     });
     watchSlowReader(res, pace, (verdict) => {
       deps.log.warn(
@@ -98,24 +111,26 @@ export function createRequestHandler(
       if (req.headers.expect?.toLowerCase() === "100-continue") res.writeContinue();
       await handler(ctx);
     };
-    run().catch((error: unknown) => {
-      // A client that left (while queued, loading or mid-answer) is no error of the gateway's.
-      if (abort.signal.aborted && error === abort.signal.reason) {
-        ctx.facts.errorCode = "client_closed";
-        deps.log.debug({ requestId: ctx.requestId }, "the client went away before its answer");
-        return;
-      }
-      const failure = toGatewayError(error);
-      ctx.facts.errorCode = failure.code;
-      if (failure.code === "internal_error")
-        deps.log.error({ err: error, requestId: ctx.requestId }, "request failed");
-      if (res.destroyed) return;
-      // An unread body would otherwise be read to its end to find the next request on the connection.
-      sendError(res, failure, {
-        dialect,
-        requestId: ctx.requestId,
-        headers: req.complete ? {} : { connection: "close" },
-      });
-    });
+    run()
+      .catch((error: unknown) => {
+        // A client that left (while queued, loading or mid-answer) is no error of the gateway's.
+        if (abort.signal.aborted && error === abort.signal.reason) {
+          ctx.facts.errorCode = "client_closed";
+          deps.log.debug({ requestId: ctx.requestId }, "the client went away before its answer");
+          return;
+        }
+        const failure = toGatewayError(error);
+        ctx.facts.errorCode = failure.code;
+        if (failure.code === "internal_error")
+          deps.log.error({ err: error, requestId: ctx.requestId }, "request failed");
+        if (res.destroyed) return;
+        // An unread body would otherwise be read to its end to find the next request on the connection.
+        sendError(res, failure, {
+          dialect,
+          requestId: ctx.requestId,
+          headers: req.complete ? {} : { connection: "close" },
+        });
+      })
+      .finally(done);
   };
 }

@@ -35,11 +35,11 @@ export interface ForwardInput {
    */
   readonly maxBufferBytes?: number | undefined;
   /**
-   * Called with the outcome as soon as it is known, before the answer's last byte is written:
-   * the access log is written when the response closes, which can happen before the promise's
-   * continuation runs.
+   * Sees llama-server's successful answer (status 2xx) as it arrives, before any shaping: each
+   * chunk of a stream, or the whole body of an answer read whole. How the answer ended is the
+   * promise's outcome; a tap only watches (the response cache records answers through it).
    */
-  readonly onOutcome?: (outcome: ForwardOutcome) => void;
+  readonly tap?: ((chunk: Buffer) => void) | undefined;
 }
 
 interface OutcomeBase {
@@ -144,10 +144,9 @@ export function forward(
       return true;
     };
     const finish = (outcome: ForwardOutcome) => {
-      if (!settle()) return;
-      input.onOutcome?.(outcome);
-      resolve(outcome);
+      if (settle()) resolve(outcome);
     };
+    const tap = input.tap;
     const fail = (error: unknown) => {
       if (settle()) reject(error);
     };
@@ -209,6 +208,7 @@ export function forward(
           size += chunk.length;
           return;
         }
+        if (tap !== undefined && status < 300) tap(chunk);
         // Each complete event is written at once; reading pauses while the client's socket is full.
         const out = rewriter.push(chunk);
         if (out !== null && !res.write(out)) {
@@ -234,6 +234,7 @@ export function forward(
           fail(backendError(status, body, shaping.modelId));
           return;
         }
+        if (tap !== undefined && status < 300) tap(body);
         const shaped = contentType.includes("json") ? shapeJson(body, shaping) : { body, usage: null };
         const headers: Record<string, string> = {};
         if (passContentType) headers["content-type"] = contentType;

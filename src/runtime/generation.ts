@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
 import { type AdminDeps, adminRoutes } from "../admin/routes.js";
+import type { ResponseCache } from "../cache/response-cache.js";
 import type { GatewayConfig } from "../config/types.js";
 import { createRequestHandler } from "../http/handle-request.js";
 import { requestPipeline } from "../http/middleware/pipeline.js";
@@ -32,6 +33,8 @@ export interface Generation {
   readonly loadedAt: number;
   readonly groups: ReadonlyMap<string, ModelGroup>;
   readonly limiter: Limiter;
+  /** The response cache; kept by a reload that leaves the cache settings as they were. */
+  readonly cache: ResponseCache;
   /** The scheduler's limits as resolved (memoryBudget: auto → bytes from the GPUs). */
   readonly limits: Limits;
   /** `cut` aborts when the gateway cuts the request (the shutdown drain ran out). */
@@ -55,6 +58,7 @@ export interface GenerationParts {
   readonly configHash: string | null;
   readonly groups: ReadonlyMap<string, ModelGroup>;
   readonly limiter: Limiter;
+  readonly cache: ResponseCache;
   readonly limits: Limits;
 }
 
@@ -75,12 +79,15 @@ export function buildGeneration(shell: GenerationShell, parts: GenerationParts):
       upstreamPassthrough: config.server.upstreamPassthrough,
       requestLimits: config.server.requestLimits,
       maxResponseBufferBytes: config.server.maxResponseBufferBytes,
+      cache: parts.cache,
+      binary: parts.binary,
     }),
     ...adminRoutes({
       ...shell.admin,
       catalog,
       pool,
       scheduler: shell.scheduler,
+      cache: parts.cache,
       drainTimeoutMs: config.server.shutdownTimeoutMs,
       bodyLimitBytes: config.server.bodyLimitBytes,
     }),

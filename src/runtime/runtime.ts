@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { ReloadOutcome } from "../admin/reload-outcome.js";
+import type { ResponseCache } from "../cache/response-cache.js";
 import type { ConfigProblem, GatewayConfig, ModelConfig } from "../config/types.js";
 import type { Discovery } from "../discovery/discover.js";
 import type { Limits } from "../scheduler/eviction.js";
@@ -31,6 +32,8 @@ export interface RuntimeDeps {
   /** The llama-server binary for a config, or a problem when its `model:` entries need one that is missing. */
   readonly locateBinary: (config: GatewayConfig) => Promise<string | ConfigProblem>;
   readonly createLimiter: (config: GatewayConfig) => Limiter;
+  /** A response cache for a config's cache settings (its store not connected yet: ready()). */
+  readonly createCache: (config: GatewayConfig) => ResponseCache;
   /** The scheduler's limits for a config: `memoryBudget: auto` reads the GPUs' free memory. */
   readonly limitsFor: (config: GatewayConfig, previous: Generation | null) => Promise<Limits>;
   /** Applies settings of `server` that a listening server can change (timeouts, maxConnections). */
@@ -74,6 +77,7 @@ export class Runtime {
         configHash: hash,
         groups,
         limiter: deps.createLimiter(config),
+        cache: deps.createCache(config),
         limits: config.scheduler,
       },
     );
@@ -178,9 +182,11 @@ export class Runtime {
     const limits = await this.#deps.limitsFor(next, old);
     const limiter = isSameLimiter(old.config, next) ? old.limiter : this.#deps.createLimiter(next);
     if (limiter !== old.limiter) void limiter.ready().then(() => retireLimiter(old.limiter));
+    const cache = isSameCache(old.config, next) ? old.cache : this.#deps.createCache(next);
+    if (cache !== old.cache) void cache.ready().then(() => retireCache(old.cache));
     const generation = buildGeneration(
       { ...this.#deps.shell, admin: { ...this.#deps.admin, reload: () => this.reload() } },
-      { number: old.number + 1, config, binary, configHash: loaded.hash, groups, limiter, limits },
+      { number: old.number + 1, config, binary, configHash: loaded.hash, groups, limiter, cache, limits },
     );
     this.#deps.shell.scheduler.adopt([...groups.values()], limits);
     this.#deps.applyServerSettings(next);
@@ -230,6 +236,15 @@ export class Runtime {
 
 function isSameLimiter(old: GatewayConfig, next: GatewayConfig): boolean {
   return old.rateLimit.redis === next.rateLimit.redis;
+}
+
+function isSameCache(old: GatewayConfig, next: GatewayConfig): boolean {
+  return JSON.stringify(old.cache) === JSON.stringify(next.cache);
+}
+
+/** A replaced cache may still record answers of the old generation's requests: close it later. */
+function retireCache(cache: ResponseCache): void {
+  setTimeout(() => void cache.close().catch(() => {}), 60_000).unref();
 }
 
 /** A replaced limiter may still settle requests of the old generation: close it a little later. */

@@ -24,6 +24,7 @@ export function modelConfig(id: string, overrides: Partial<ModelConfig> = {}): M
     queueTimeoutMs: 1_000,
     firstByteTimeoutMs: 60_000,
     memoryBytes: null,
+    cache: true,
     discoveredFrom: null,
     ...overrides,
   };

@@ -65,6 +65,7 @@ export function stepContext(request: StepRequest = {}): { ctx: RequestContext; r
     signal: new AbortController().signal,
     cut: new AbortController().signal,
     facts: emptyFacts(),
+    onDone: (listener) => res.once("close", listener),
     clientAddress: request.remoteAddress ?? "127.0.0.1",
     access: noAccess({ requestsPerMinute: null, tokensPerMinute: null, burst: 1 }),
   };

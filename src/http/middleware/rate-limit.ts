@@ -80,7 +80,7 @@ export function rateLimit(limiter: Limiter): Step {
       charged += due.tokens;
     };
     if (limits.tokensPerMinute !== null) {
-      res.once("close", () => limiter.settle(bucket, limits, correction(ctx, charged)));
+      ctx.onDone(() => limiter.settle(bucket, limits, correction(ctx, charged)));
     }
   };
 }

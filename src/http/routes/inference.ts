@@ -1,13 +1,15 @@
 import type { Dispatcher } from "undici";
+import type { ResponseCache } from "../../cache/response-cache.js";
 import type { RequestLimits } from "../../config/security-types.js";
 import { GatewayError, toGatewayError } from "../../errors/gateway-error.js";
-import { forward } from "../../proxy/forward.js";
+import { type ForwardOutcome, forward } from "../../proxy/forward.js";
 import { streamFailure } from "../../proxy/stream-error.js";
 import type { Catalog } from "../../scheduler/catalog.js";
 import type { ModelPool } from "../../scheduler/model-pool.js";
 import type { Handler } from "../context.js";
 import { parseJsonObject, readBody } from "../read-body.js";
 import type { ApiSpec } from "./api-specs.js";
+import { answerThroughCache } from "./cached-answer.js";
 import { knownModel } from "./model-lookup.js";
 import { DEFAULT_REQUEST_LIMITS } from "./request-shape.js";
 import { estimateWork } from "./request-work.js";
@@ -24,6 +26,10 @@ export interface InferenceDeps {
   /** server.requestLimits and server.maxResponseBuffer; their defaults when not given. */
   readonly requestLimits?: RequestLimits;
   readonly maxResponseBufferBytes?: number;
+  /** The response cache; null when there is none (tests of other parts). */
+  readonly cache?: ResponseCache | null;
+  /** The llama-server binary `model:` entries run: part of the cache key. */
+  readonly binary?: string;
 }
 
 /**
@@ -55,9 +61,27 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
     const model = knownModel(deps.catalog, asked, ctx.access.mayUse);
     ctx.facts.modelServed = model.id;
     const upstream = upstreamBody(spec, raw, body);
-    const notices = body.stream === true ? waitNotices(ctx.res, waitingFor(deps, model.id)) : null;
+    const cache = deps.cache ?? null;
+    const plan =
+      cache === null
+        ? null
+        : await cache.plan({
+            route: spec.path,
+            model,
+            binary: deps.binary ?? "",
+            body,
+            cacheControl: ctx.req.headers["cache-control"],
+          });
+    if (plan?.kind === "bypass") ctx.res.setHeader("x-cache", "BYPASS");
+    const streamed = body.stream === true && spec.generates;
+    const notices = streamed ? waitNotices(ctx.res, waitingFor(deps, model.id)) : null;
     try {
-      await serve();
+      if (cache !== null && plan?.kind === "cache") {
+        const reply = { stream: streamed, includeUsage: asksUsage(body), modelName };
+        await answerThroughCache(ctx, cache, plan, reply, serve);
+      } else {
+        await serve(undefined);
+      }
     } catch (error) {
       // Once the stream was opened for wait notices, its status is sent: the error goes in-band.
       if (notices === null || !notices.started || ctx.res.writableEnded || ctx.res.destroyed) throw error;
@@ -68,7 +92,7 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
       notices?.stop();
     }
 
-    async function serve(): Promise<void> {
+    async function serve(tap: ((chunk: Buffer) => void) | undefined): Promise<ForwardOutcome> {
       let answered = false;
       // A connection refused or reset before any answer means that instance just died: with
       // another instance to go to, the request goes there instead of failing.
@@ -76,7 +100,7 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
         const lease = await deps.scheduler.acquire(model.id, ctx.signal, ctx.requestId);
         ctx.facts.instance = lease.instance;
         try {
-          await forward(
+          const outcome = await forward(
             deps.dispatcher,
             {
               endpoint: lease.endpoint,
@@ -100,16 +124,14 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
                 stripUsageChunk: upstream.stripUsageChunk,
                 request: body,
               },
-              // Before the last byte goes out: the access log is written when the response closes.
-              onOutcome: (outcome) => {
-                if (outcome.firstByteAt !== null) ctx.facts.ttfbMs = outcome.firstByteAt - ctx.startedAt;
-                ctx.facts.usage = outcome.usage;
-                if (outcome.kind === "broken") ctx.facts.errorCode = outcome.error.code;
-              },
+              tap,
             },
             ctx.res,
           );
-          return;
+          if (outcome.firstByteAt !== null) ctx.facts.ttfbMs = outcome.firstByteAt - ctx.startedAt;
+          ctx.facts.usage = outcome.usage;
+          if (outcome.kind === "broken") ctx.facts.errorCode = outcome.error.code;
+          return outcome;
         } catch (error) {
           const unreachable = error instanceof GatewayError && error.code === "backend_crashed";
           if (!unreachable || answered) throw error;
@@ -121,6 +143,15 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
       }
     }
   };
+}
+
+function asksUsage(body: Record<string, unknown>): boolean {
+  const options = body.stream_options;
+  return (
+    typeof options === "object" &&
+    options !== null &&
+    (options as Record<string, unknown>).include_usage === true
+  );
 }
 
 /** What a waiting streaming request is told in its SSE comment lines. */

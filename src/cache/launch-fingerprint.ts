@@ -1,0 +1,102 @@
+import { createHash } from "node:crypto";
+import { open, stat } from "node:fs/promises";
+import type { ModelConfig } from "../config/types.js";
+
+/** How much of each end of a file its identity reads. */
+const SAMPLE_BYTES = 1024 * 1024;
+/** A file is looked at (stat) at most this often; a changed file is noticed within it. */
+const RESTAT_MS = 1_000;
+
+interface FileIdentity {
+  readonly checkedAt: number;
+  /** size:mtime:inode, to see whether the content identity must be read again. */
+  readonly stamp: string;
+  readonly identity: Promise<string>;
+}
+
+/** Size plus a hash of the first and last MiB: the same file on another host gets the same identity. */
+async function contentIdentity(path: string, size: number): Promise<string> {
+  const handle = await open(path, "r");
+  try {
+    const hash = createHash("sha256").update(String(size));
+    const head = Buffer.alloc(Math.min(SAMPLE_BYTES, size));
+    await handle.read(head, 0, head.length, 0);
+    hash.update(head);
+    if (size > SAMPLE_BYTES) {
+      const tail = Buffer.alloc(Math.min(SAMPLE_BYTES, size - SAMPLE_BYTES));
+      await handle.read(tail, 0, tail.length, size - tail.length);
+      hash.update(tail);
+    }
+    return hash.digest("hex");
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The fingerprint of what produces a model's answers: the llama-server binary, the launch
+ * settings (model file, args or cmd, environment) and the identity of every file they name
+ * (the model, and any other `.gguf` argument: a projector, a LoRA). Part of every cache key, so
+ * a reload that changes the args, or a model file replaced on disk, makes old entries
+ * unreachable (they age out by LRU and ttl). File identities are the content's, not paths or
+ * times, so gateway replicas on several hosts sharing a Redis cache agree.
+ */
+export class LaunchFingerprints {
+  readonly #files = new Map<string, FileIdentity>();
+  /** The last fingerprint per model config (a reload makes new config objects) and binary. */
+  readonly #recent = new WeakMap<ModelConfig, { binary: string; at: number; value: Promise<string> }>();
+  readonly #now: () => number;
+
+  constructor(now: () => number = () => performance.now()) {
+    this.#now = now;
+  }
+
+  /** The fingerprint; computed again at most once per re-stat interval for one model. */
+  of(model: ModelConfig, binary: string): Promise<string> {
+    const now = this.#now();
+    const recent = this.#recent.get(model);
+    if (recent !== undefined && recent.binary === binary && now - recent.at < RESTAT_MS) return recent.value;
+    const value = this.#compute(model, binary);
+    this.#recent.set(model, { binary, at: now, value });
+    return value;
+  }
+
+  async #compute(model: ModelConfig, binary: string): Promise<string> {
+    const { launch } = model;
+    const argv = launch.kind === "model" ? [launch.model, ...launch.args] : [...launch.cmd];
+    const files = [binary, ...argv.filter((arg, i) => i === 0 || arg.endsWith(".gguf"))];
+    const identities = await Promise.all(
+      [...new Set(files)].filter((file) => file.includes("/")).map((file) => this.#identity(file)),
+    );
+    return createHash("sha256")
+      .update(JSON.stringify([binary, launch, model.env, identities]))
+      .digest("hex");
+  }
+
+  #identity(path: string): Promise<string> {
+    const known = this.#files.get(path);
+    const now = this.#now();
+    if (known !== undefined && now - known.checkedAt < RESTAT_MS) return known.identity;
+    return this.#restat(path, known, now);
+  }
+
+  async #restat(path: string, known: FileIdentity | undefined, now: number): Promise<string> {
+    let stamp: string;
+    let size: number;
+    try {
+      const info = await stat(path);
+      stamp = `${info.size}:${info.mtimeMs}:${info.ino}`;
+      size = info.size;
+    } catch {
+      // Not a file (a program name, a missing file): its text alone is the identity.
+      return `absent:${path}`;
+    }
+    if (known !== undefined && known.stamp === stamp) {
+      this.#files.set(path, { ...known, checkedAt: now });
+      return known.identity;
+    }
+    const identity = contentIdentity(path, size).catch(() => `unreadable:${stamp}`);
+    this.#files.set(path, { checkedAt: now, stamp, identity });
+    return identity;
+  }
+}
