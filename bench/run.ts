@@ -18,6 +18,7 @@ import { runS1, type S1Result } from "./scenarios/s1-fixed-rate.js";
 import { runS2, type S2Result } from "./scenarios/s2-throughput.js";
 import { runS3, type S3Result } from "./scenarios/s3-streaming.js";
 import { runS4, type S4Result } from "./scenarios/s4-many-streams.js";
+import { runS5, type S5Result } from "./scenarios/s5-cache.js";
 import { runS6, type S6Result } from "./scenarios/s6-cold-start.js";
 import type { BackendName } from "./systems/fake-backend.js";
 import { resolveGateway } from "./systems/gateway-build.js";
@@ -66,7 +67,7 @@ async function main(args: BenchArgs, set: ProcessSet): Promise<void> {
   mkdirSync(runDir, { recursive: true });
   log(`scratch: ${relative(ROOT, runDir)}`);
   const notes: string[] = [];
-  const wantsSystems = (["s1", "s2", "s3", "s4", "s7"] as const).some((id) => selected(args, id));
+  const wantsSystems = (["s1", "s2", "s3", "s4", "s5", "s7"] as const).some((id) => selected(args, id));
   const needsNginx = wantsSystems && (["s1", "s2", "s3", "s4"] as const).some((id) => selected(args, id));
   const needsWrk = selected(args, "s2") || selected(args, "profile");
 
@@ -106,6 +107,7 @@ async function main(args: BenchArgs, set: ProcessSet): Promise<void> {
   let s2: S2Result | null = null;
   let s3: S3Result | null = null;
   let s4: S4Result | null = null;
+  let s5: S5Result | null = null;
   let s6: S6Result | null = null;
   let profile: ProfileResult | null = null;
 
@@ -144,6 +146,7 @@ async function main(args: BenchArgs, set: ProcessSet): Promise<void> {
         s4 = await attempt("Scenario 4", () => runS4(ctx));
         idle = { ...idle, afterS4: await settledRss(gatewayPid) };
       }
+      if (selected(args, "s5")) s5 = await attempt("Scenario 5", () => runS5(ctx));
     });
     log("stopping the systems");
     await set.stopAll();
@@ -187,6 +190,7 @@ async function main(args: BenchArgs, set: ProcessSet): Promise<void> {
     s2,
     s3,
     s4,
+    s5,
     s6,
     profile,
   };

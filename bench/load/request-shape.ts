@@ -27,7 +27,20 @@ export function chatBody(model: string, stream: boolean, maxTokens: number): Buf
   );
 }
 
+/**
+ * The headers of every request of scenarios 1–4 and 6, the warm-up and the profile run. They
+ * all send the same `temperature: 0` body again and again, which the gateway's response cache
+ * (on by default) would answer itself after the first time: `Cache-Control: no-cache` makes
+ * every one of them reach the backend, so these scenarios keep measuring the proxy, with the
+ * cache's work on a miss (key, recording the answer, storing it) included. Scenario 5 sends
+ * its own headers (cacheHeaders) and measures the hits. nginx and the fake ignore the header.
+ */
 export function requestHeaders(target: Target, body: Buffer): OutgoingHttpHeaders {
+  return { ...cacheHeaders(target, body), "cache-control": "no-cache" };
+}
+
+/** The same headers without Cache-Control: the gateway may answer from its cache. */
+export function cacheHeaders(target: Target, body: Buffer): OutgoingHttpHeaders {
   return {
     "content-type": "application/json",
     "content-length": body.length,

@@ -42,5 +42,27 @@ export function chartPanels(r: BenchResults): Panel[] {
       series: series(r.s4.systems, (s) => [s.ttftMs.p50, s.ttftMs.p90, s.ttftMs.p99]),
     });
   }
+  const s5 = r.s5 ?? null;
+  if (s5) {
+    const loads = [
+      ["direct", "direct"],
+      ["gateway miss", "miss"],
+      ["gateway hit", "hit"],
+    ] as const;
+    panels.push({
+      title: `Scenario 5: cache hit at ${s5.rate} req/s (JSON, streamed)`,
+      unit: "µs",
+      groups: ["JSON p50", "JSON p99", "stream p50", "stream p99"],
+      series: loads.map(([name, k]) => ({
+        name,
+        values: [
+          s5.json[k].latencyUs.p50,
+          s5.json[k].latencyUs.p99,
+          s5.stream[k].latencyUs.p50,
+          s5.stream[k].latencyUs.p99,
+        ],
+      })),
+    });
+  }
   return panels;
 }

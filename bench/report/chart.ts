@@ -73,7 +73,7 @@ function panel(p: Panel, x0: number, y0: number): string {
   return out.join("\n");
 }
 
-/** The report's chart: up to four panels in a 2×2 grid, a legend, and the machine label. */
+/** The report's chart: its panels two to a row, a legend, and the machine label. */
 export function chartSvg(panels: readonly Panel[], subtitle: string): string {
   const cols = 2;
   const rows = Math.ceil(panels.length / cols);

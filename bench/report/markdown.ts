@@ -3,7 +3,7 @@ import { relative } from "node:path";
 import { FEATURES } from "../systems/gateway-features.js";
 import { num, pct, table } from "./format.js";
 import type { BenchResults } from "./results.js";
-import { idleSection, s1Section, s2Section, s3Section, s4Section, s6Section } from "./sections.js";
+import { idleSection, s1Section, s2Section, s3Section, s4Section, s5Section, s6Section } from "./sections.js";
 import { evaluateTargets } from "./targets.js";
 
 export interface ReportFiles {
@@ -89,7 +89,6 @@ function featuresSection(): string {
     "The gateway runs with its default middleware. What is on, and what to switch on when it lands (`bench/systems/gateway-features.ts`, `bench/systems/gateway.ts`):",
     "",
     ...FEATURES.map((f) => `- [${f.enabled ? "x" : " "}] **${f.name}**: ${f.how}`),
-    '- [ ] **scenario 5 (cache hit, non-streaming and streaming replay)**: add `bench/scenarios/s5-cache.ts` when the response cache exists (target p50 ≤ 300 µs); the report marks it "not built yet".',
   ].join("\n");
 }
 
@@ -125,9 +124,7 @@ export function renderMarkdown(r: BenchResults, files: ReportFiles): string {
   out.push(`## Scenario 2: maximum throughput, non-streaming\n\n${s2Section(r)}`);
   out.push(`## Scenario 3: streaming at a fixed pace\n\n${s3Section(r)}`);
   out.push(`## Scenario 4: 1000 concurrent streams\n\n${s4Section(r)}`);
-  out.push(
-    "## Scenario 5: cache hits\n\n_Placeholder: the response cache does not exist yet. Target: p50 ≤ 300 µs for a hit, non-streaming and streaming replay._",
-  );
+  out.push(`## Scenario 5: cache hits\n\n${s5Section(r)}`);
   out.push(`## Scenario 6: cold start and swap with the real llama-server\n\n${s6Section(r)}`);
   out.push(`## Scenario 7: gateway memory\n\n${idleSection(r)}`);
   out.push(`## Profile\n\n${profileSection(r, outDir)}`);
@@ -143,7 +140,7 @@ function howToRun(r: BenchResults): string {
     "npm install                      # once; wrk and nginx come from Debian, installed by the bench when missing (root)",
     "npm run bench                    # everything, about 7 minutes on 2 cores; writes BENCHMARKS.md and bench/results/",
     "npm run bench -- --quick         # smoke run, about 1.5 minutes; writes .bench/report/ unless --out is given",
-    "npm run bench -- --only s1,s3    # some scenarios (s1 s2 s3 s4 s6 s7 profile); also writes .bench/report/",
+    "npm run bench -- --only s1,s3    # some scenarios (s1 s2 s3 s4 s5 s6 s7 profile); also writes .bench/report/",
     "npm run bench -- --gateway head  # measure the last commit (git archive + build in .bench/) instead of the working tree",
     "npm run bench -- --gateway src   # src/ through tsx, no build",
     "```",
@@ -153,7 +150,7 @@ function howToRun(r: BenchResults): string {
     "How it measures:",
     "",
     "- **Systems**: `direct` is the fake llama-server (`test/fixtures/fake-llama-server.ts`) on its own port; `nginx` is Debian's nginx with its own config on loopback (1 worker, keep-alive upstream, `proxy_buffering off`, access log on); `gateway` is the real CLI (`dist/src/cli/bin.js` by default, built first) with a config whose `cmd:` models run the same fake with the same switches, logging at info to a file, one API key, rate limits checked on every request, and `maxConcurrent: 4096` (the fake has no slot limit; the default of 4 would measure the gateway's queue). `node floor` (scenarios 1 and 2 only) is `bench/systems/floor-proxy.ts`: node:http plus undici in front of the same fake, body parsed once, nothing else, the least any Node proxy pays here. All systems run for the whole scenario; each load runs against each system in turn, the order rotated every round.",
-    "- **Load**: scenario 1 is an open-loop client (node:http, keep-alive) sending on a fixed schedule and timing each request with hrtime; scenario 2 is wrk (`-t1`, 32 connections); scenarios 3 and 4 use a purpose-built SSE client that records time to the response headers, to the first content token and the gap before every later token, and checks every stream's content token for token.",
+    "- **Load**: scenario 1 is an open-loop client (node:http, keep-alive) sending on a fixed schedule and timing each request with hrtime; scenario 2 is wrk (`-t1`, 32 connections); scenarios 3 and 4 use a purpose-built SSE client that records time to the response headers, to the first content token and the gap before every later token, and checks every stream's content token for token; scenario 5 uses an open-loop client that times each answer to its last byte and then checks its content and its `X-Cache` header. Scenarios 1–4, 6 and the profile send `Cache-Control: no-cache`, so the gateway's response cache never answers their repeated `temperature: 0` request (it still records and stores it: the cost of a miss is in their numbers).",
     "- **Machine noise**: the report gives, per scenario, how many cores other processes used meanwhile (`other load`). The load generator, the proxy and the backend share the same 2 cores, so a CPU-heavy proxy also slows the backend it waits for: scenario 2 also reports CPU µs per request, a measure of the proxy's own cost that does not depend on that sharing.",
   ].join("\n");
 }

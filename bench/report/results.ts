@@ -3,6 +3,7 @@ import type { S1Result } from "../scenarios/s1-fixed-rate.js";
 import type { S2Result } from "../scenarios/s2-throughput.js";
 import type { S3Result } from "../scenarios/s3-streaming.js";
 import type { S4Result } from "../scenarios/s4-many-streams.js";
+import type { S5Result } from "../scenarios/s5-cache.js";
 import type { S6Result } from "../scenarios/s6-cold-start.js";
 import type { Machine } from "./machine.js";
 
@@ -33,6 +34,8 @@ export interface BenchResults {
   readonly s2: S2Result | null;
   readonly s3: S3Result | null;
   readonly s4: S4Result | null;
+  /** Absent from a results.json written before scenario 5 existed. */
+  readonly s5?: S5Result | null;
   readonly s6: S6Result | null;
   readonly profile: ProfileResult | null;
 }

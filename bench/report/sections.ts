@@ -1,3 +1,4 @@
+import { S5_LOADS, type S5Series } from "../scenarios/s5-cache.js";
 import type { Summary } from "../stats/summary.js";
 import { mb, num, ratio, signed, table } from "./format.js";
 import type { BenchResults } from "./results.js";
@@ -192,6 +193,73 @@ export function s4Section(r: BenchResults): string {
       "ms",
       2,
     ),
+    other(s.foreignCores),
+  ].join("\n\n");
+}
+
+const S5_LABELS = {
+  direct: "direct (the fake itself)",
+  miss: "gateway, MISS (a new prompt each time)",
+  hit: "**gateway, HIT**",
+} as const;
+
+/** "2000/2000 HIT": how many measured answers carried the X-Cache their row claims. */
+function s5Checked(s: S5Series): string {
+  const what = s.expectedCache === null ? "right content" : `${s.expectedCache}`;
+  const wrong = Object.entries(s.problems).map(([label, n]) => `${n}× ${label}`);
+  return `${s.ok}/${s.latencyUs.n} ${what}${wrong.length > 0 ? ` (${wrong.join(", ")})` : ""}`;
+}
+
+function s5Table(kind: Record<(typeof S5_LOADS)[number], S5Series>): string {
+  const rows: string[][] = S5_LOADS.map((k) => {
+    const s = kind[k];
+    return [
+      S5_LABELS[k],
+      ...KEYS.map((p) => num(s.latencyUs[p], 0)),
+      s5Checked(s),
+      s.gatewayCpuUsPerRequest === null ? "–" : num(s.gatewayCpuUsPerRequest, 0),
+    ];
+  });
+  const { direct, miss, hit } = kind;
+  const diff = (label: string, a: S5Series, b: S5Series) => [
+    label,
+    ...KEYS.map((p) => signed(a.latencyUs[p] - b.latencyUs[p], 0)),
+    "",
+    "",
+  ];
+  const quotient = (label: string, a: S5Series, b: S5Series) => [
+    label,
+    ...KEYS.map((p) => ratio(a.latencyUs[p], b.latencyUs[p])),
+    "",
+    "",
+  ];
+  rows.push(diff("miss − direct (the gateway on the way)", miss, direct));
+  rows.push(diff("hit − direct", hit, direct));
+  rows.push(quotient("**hit / direct**", hit, direct));
+  rows.push(quotient("**hit / miss**", hit, miss));
+  return table(["latency (µs)", "p50", "p90", "p99", "max", "checked", "gateway CPU µs / request"], rows);
+}
+
+export function s5Section(r: BenchResults): string {
+  const s = r.s5 ?? null;
+  if (s === null) return NOT_RUN;
+  const b = s.backToBack;
+  return [
+    `The gateway answering from its response cache (\`X-Cache: HIT\`, llama-server not asked): a \`temperature: 0\` chat request of ${s.tokens} tokens, stored by one MISS before the rounds (the streamed one by a streamed MISS, a prompt of its own), sent again at ${s.rate} requests/s on a fixed schedule (open loop, as in scenario 1) for ${s.secondsPerRound} s per round after ${s.warmupMs / 1000} s of warm-up, ${s.rounds} round(s) of each load, the loads interleaved. For reference in the same rounds: the same request sent to the fake directly, and a MISS through the gateway (a new prompt every request, so each reaches the fake and is recorded and stored). Latency is from writing the request to the last byte of the answer. Every answer is checked after it is timed: its content, and for the gateway its \`X-Cache\` header; one answer that is not what its row claims fails the scenario.`,
+    "Non-streamed (JSON):",
+    s5Table(s.json),
+    'Streamed (`"stream": true`; to the last byte, after `data: [DONE]`; a hit is the stored answer replayed as SSE):',
+    s5Table(s.stream),
+    `Back to back instead (one connection, each request sent when the previous answer is complete; ${b.secondsPerRound} s per round after ${b.warmupMs / 1000} s of warm-up): the warm path, without the wake-ups an idle gap between requests costs.`,
+    table(
+      ["latency (µs)", "p50", "p90", "p99", "max", "checked"],
+      [
+        [S5_LABELS.direct, ...KEYS.map((p) => num(b.direct.latencyUs[p], 0)), s5Checked(b.direct)],
+        [S5_LABELS.hit, ...KEYS.map((p) => num(b.hit.latencyUs[p], 0)), s5Checked(b.hit)],
+        ["**hit / direct**", ...KEYS.map((p) => ratio(b.hit.latencyUs[p], b.direct.latencyUs[p])), ""],
+      ],
+    ),
+    `\`gateway CPU µs / request\`: CPU time of the gateway process while a load ran, divided by the requests it sent (warm-up included), median of the rounds; /proc counts in 10 ms ticks, about ±${num(10_000 / Math.max(1, s.json.hit.sent / s.rounds), 0)} µs per request here.`,
     other(s.foreignCores),
   ].join("\n\n");
 }

@@ -12,4 +12,7 @@ export const COLORS: Record<string, string> = {
   nginx: "#2f9e44",
   "node floor": "#f59f00",
   gateway: "#1c7ed6",
+  // Scenario 5's panel: the gateway going to the backend, and answering from its cache.
+  "gateway miss": "#74c0fc",
+  "gateway hit": "#7048e8",
 };

@@ -13,19 +13,19 @@ export interface ScenarioContext {
 }
 
 /**
- * Runs `fn` for every system, `rounds` times, rotating the order each round: a slow drift of
- * the machine (other load, thermal, GC of the client) then spreads over all systems instead
- * of landing on whichever always runs last.
+ * Runs `fn` for every system (or any named load: scenario 5 rotates its six), `rounds` times,
+ * rotating the order each round: a slow drift of the machine (other load, thermal, GC of the
+ * client) then spreads over all systems instead of landing on whichever always runs last.
  */
-export async function interleave<T>(
-  systems: readonly System[],
+export async function interleave<S extends { readonly name: string }, T>(
+  systems: readonly S[],
   rounds: number,
-  fn: (system: System, round: number) => Promise<T>,
+  fn: (system: S, round: number) => Promise<T>,
 ): Promise<Map<string, T[]>> {
   const out = new Map<string, T[]>(systems.map((s) => [s.name, []]));
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < systems.length; i++) {
-      const system = systems[(i + round) % systems.length] as System;
+      const system = systems[(i + round) % systems.length] as S;
       (out.get(system.name) as T[]).push(await fn(system, round));
     }
   }

@@ -35,6 +35,11 @@ export const FEATURES: readonly Feature[] = [
   },
   { name: "body limit", enabled: true, how: "default `server.bodyLimit` (10 MiB)" },
   {
+    name: "response cache",
+    enabled: true,
+    how: "on by default (in memory; default size and ttl). Scenarios 1–4, 6 and the profile send `Cache-Control: no-cache` with their repeated `temperature: 0` request: each still reaches the backend and pays the cache's miss-path work (key, recording, store), none is answered from the cache. Scenario 5 measures the hits",
+  },
+  {
     name: "metrics",
     enabled: false,
     how: "TODO when metrics land: Prometheus registry on, plus one scrape of /metrics per second during s1/s2",
