@@ -1,5 +1,5 @@
 import type { CacheConfig, ModelConfig } from "../config/types.js";
-import type { AnswerKind, CachedAnswer } from "./answer.js";
+import { type AnswerKind, answerBytes, type CachedAnswer } from "./answer.js";
 import { cacheKey } from "./cache-key.js";
 import { answerKindOf, clientDirectives, notDeterministic } from "./cacheable.js";
 import { Flights } from "./flights.js";
@@ -9,7 +9,7 @@ import type { CacheStore, StoreStats } from "./store.js";
 
 /** What the cache does for one request. */
 export type CachePlan =
-  /** A route the cache does not serve: no X-Cache header, cacheHit stays null. */
+  /** A route the cache does not serve: no X-Cache header, the access log's cacheHit stays null. */
   | { readonly kind: "none" }
   /** Not looked up nor stored (X-Cache: BYPASS); the reason is for the debug log. */
   | { readonly kind: "bypass"; readonly reason: string }
@@ -120,7 +120,13 @@ export class ResponseCache {
     return recorder(answer, streamed, this.config.maxEntryBytes);
   }
 
+  /** Stores an answer; one larger than maxEntrySize (or, in memory, maxBytes) is not kept. */
   keep(key: string, answer: CachedAnswer): void {
+    const limit =
+      this.#store.kind === "memory"
+        ? Math.min(this.config.maxEntryBytes, this.config.maxBytes)
+        : this.config.maxEntryBytes;
+    if (answerBytes(answer) > limit) return;
     this.#stored++;
     this.#store.set(key, answer);
   }
