@@ -15,6 +15,7 @@ import type { RuntimeRecord } from "./process/runtime-record.js";
 import { compileHttpParser } from "./proxy/compile-http-parser.js";
 import { InFlight } from "./runtime/in-flight.js";
 import { limitsFor } from "./runtime/memory-budget.js";
+import { Observability } from "./runtime/observability.js";
 import { type LoadedConfig, Runtime } from "./runtime/runtime.js";
 import { modelMemory } from "./scheduler/memory-estimate.js";
 import type { ModelGroup } from "./scheduler/model-group.js";
@@ -65,6 +66,18 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const { config, log } = deps;
   const startedAt = Date.now();
   const memory = new Map<ModelGroup, number>();
+  const inFlight = new InFlight();
+  // Reads the present from whatever generation is current at scrape time.
+  const observability = new Observability(
+    config,
+    {
+      config: () => runtime.current.config,
+      groups: () => [...runtime.current.groups.values()],
+      cache: () => runtime.current.cache.stats(),
+      inFlight: () => inFlight.size,
+    },
+    log,
+  );
   const scheduler = new Scheduler({
     limits: config.scheduler,
     memoryOf: async (group) => {
@@ -72,7 +85,10 @@ export function createGateway(deps: GatewayDeps): Gateway {
       memory.set(group, bytes);
       return bytes;
     },
-    onUnload: (model, reason) => log.info({ model, reason }, "unloading model"),
+    onUnload: (model, reason) => {
+      log.info({ model, reason }, "unloading model");
+      observability.unloaded(model, reason);
+    },
   });
   // One connection pool per child origin, unlimited connections: a pool capped at N
   // connections makes stream N+1 wait for a free one (docs/architecture.md, "Promises and defaults").
@@ -83,7 +99,6 @@ export function createGateway(deps: GatewayDeps): Gateway {
     bodyTimeout: 0,
   });
   const gpu = deps.gpu ?? createGpuInfo();
-  const inFlight = new InFlight();
   let draining = false;
   const runtime: Runtime = Runtime.create(
     {
@@ -93,6 +108,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         dispatcher,
         createdAt: Math.floor(startedAt / 1000),
         isDraining: () => draining,
+        observability,
       },
       admin: {
         status: () =>
@@ -119,6 +135,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         log,
         deathSignalWrapper: deps.deathSignalWrapper,
         record: deps.record,
+        onEvent: (group, event) => observability.supervisor(group.id, event),
         hooks: {
           onIdle: (group) => scheduler.notifyIdle(group),
           onCooledDown: (group) => scheduler.notifyCooledDown(group),
@@ -196,6 +213,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       await Promise.all([
         runtime.current.limiter.ready(),
         runtime.current.cache.ready(),
+        observability.load(),
         compileHttpParser(),
         runtime.resolveLimits(),
       ]);
@@ -232,6 +250,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       await deps.record?.close();
       await runtime.current.limiter.close();
       await runtime.current.cache.close();
+      await observability.close();
       await dispatcher.destroy();
     },
   };

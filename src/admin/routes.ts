@@ -1,16 +1,19 @@
 import type { ResponseCache } from "../cache/response-cache.js";
 import { GatewayError } from "../errors/gateway-error.js";
 import { errorBody } from "../errors/render.js";
+import type { RequestHistory } from "../history/request-history.js";
 import type { Handler, RequestContext } from "../http/context.js";
 import { parseJsonObject, readBody } from "../http/read-body.js";
 import type { Route } from "../http/router.js";
 import { knownModel, modelNameFromPath } from "../http/routes/model-lookup.js";
 import { sendJson } from "../http/send.js";
+import type { SlaReport } from "../metrics/sla.js";
 import type { Catalog } from "../scheduler/catalog.js";
 import type { ModelPool } from "../scheduler/model-pool.js";
 import type { Scheduler } from "../scheduler/scheduler.js";
 import { followLogs } from "./follow-logs.js";
 import type { ReloadOutcome } from "./reload-outcome.js";
+import { requestsHandler } from "./requests.js";
 
 export interface AdminDeps {
   readonly catalog: Catalog;
@@ -18,6 +21,10 @@ export interface AdminDeps {
   readonly scheduler: Scheduler;
   /** The running generation's response cache: its numbers join the status; clear empties it. */
   readonly cache: ResponseCache;
+  /** Recent requests (GET /admin/requests); null when history.size is 0. */
+  readonly history: RequestHistory | null;
+  /** SLA numbers per model, for the status. */
+  readonly sla: () => SlaReport[];
   readonly status: () => Record<string, unknown>;
   readonly reload: () => Promise<ReloadOutcome>;
   readonly gpu: () => Promise<unknown>;
@@ -36,7 +43,7 @@ const LOG_LINES = 200;
  */
 export function adminRoutes(deps: AdminDeps): Route[] {
   const status: Handler = async (ctx) =>
-    sendJson(ctx.res, 200, { ...deps.status(), cache: deps.cache.stats() });
+    sendJson(ctx.res, 200, { ...deps.status(), cache: deps.cache.stats(), sla: deps.sla() });
   const clearCache: Handler = async (ctx) => {
     const cleared = await deps.cache.clear();
     sendJson(ctx.res, 200, { cleared, store: deps.cache.stats().store });
@@ -69,12 +76,23 @@ export function adminRoutes(deps: AdminDeps): Route[] {
     { method: "POST", path: "/admin/gpu", handler: gpu },
     { method: "POST", path: "/admin/reload", handler: reload },
     { method: "POST", path: "/admin/cache/clear", handler: clearCache },
+    { method: "GET", path: "/admin/requests", handler: requestsHandler(deps.history) },
     // The seed's forms: POST /admin/load {"model": ...}.
     { method: "POST", path: "/admin/load", handler: byBody("load") },
     { method: "POST", path: "/admin/unload", handler: byBody("unload") },
     { method: "POST", path: "/admin/reset", handler: byBody("reset") },
-    { method: "POST", prefix: "/admin/models/", handler: (ctx, rest) => byPath(deps, ctx, rest, "POST") },
-    { method: "GET", prefix: "/admin/models/", handler: (ctx, rest) => byPath(deps, ctx, rest, "GET") },
+    {
+      method: "POST",
+      prefix: "/admin/models/",
+      pattern: "/admin/models/{id}/{action}",
+      handler: (ctx, rest) => byPath(deps, ctx, rest, "POST"),
+    },
+    {
+      method: "GET",
+      prefix: "/admin/models/",
+      pattern: "/admin/models/{id}/logs",
+      handler: (ctx, rest) => byPath(deps, ctx, rest, "GET"),
+    },
   ];
 }
 

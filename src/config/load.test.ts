@@ -67,6 +67,8 @@ test("a minimal config gets every default", () => {
       ttlMs: 600_000,
       redis: null,
     },
+    sla: { ttftMs: null, latencyMs: null, availability: 0.99, windowMs: 3_600_000 },
+    history: { size: 1000, file: null, maxFileBytes: 16 * 1024 ** 2 },
     cors: {
       origins: [],
       methods: ["GET", "POST"],
@@ -105,6 +107,8 @@ test("a minimal config gets every default", () => {
         firstByteTimeoutMs: 600_000,
         memoryBytes: null,
         cache: true,
+        metrics: false,
+        sla: { ttftMs: null, latencyMs: null, availability: 0.99, windowMs: 3_600_000 },
         discoveredFrom: null,
       },
     },

@@ -1,6 +1,11 @@
 import { z } from "zod";
 import { MODEL_NAME_PATTERN, modelNameError } from "./model-name.js";
-import { durationSchema, optionalDurationSchema, optionalSizeSchema } from "./unit-schemas.js";
+import {
+  durationSchema,
+  optionalDurationSchema,
+  optionalSizeSchema,
+  overrideDurationSchema,
+} from "./unit-schemas.js";
 
 /** Filled by the spawner with each instance's port; a `cmd` without it cannot be reached. */
 const PORT_PLACEHOLDER = "${PORT}";
@@ -96,6 +101,13 @@ export function modelSchema() {
         .default(false)
         .describe("Started when the gateway starts, not on the first request."),
       ttl: optionalDurationSchema("Unload the model after it has been idle this long."),
+      metrics: z
+        .boolean()
+        .default(false)
+        .describe(
+          "Start its llama-server children with their Prometheus endpoint on (LLAMA_ARG_ENDPOINT_METRICS=1, i.e. --metrics) and merge their llamacpp:* series into the gateway's /metrics, labelled with model and instance.",
+        ),
+      sla: slaOverrideSchema(),
       cache: z
         .boolean()
         .default(true)
@@ -177,4 +189,22 @@ function launchIssues(model: LaunchFields): { path: (string | number)[]; message
     });
   }
   return issues;
+}
+
+/** A model's own SLA objectives: each field given replaces the default (sla: at the top). */
+function slaOverrideSchema() {
+  return z
+    .strictObject({
+      ttft: overrideDurationSchema("Objective for time to first token of streamed requests; null = none."),
+      latency: overrideDurationSchema("Objective for a whole request's duration; null = none."),
+      availability: z
+        .number()
+        .min(0)
+        .lt(1)
+        .optional()
+        .describe("Share of requests that must be good. Default: the top-level value."),
+      window: overrideDurationSchema("The sliding window of this model's SLA numbers.", 60_000),
+    })
+    .optional()
+    .describe("This model's SLA objectives; each field given replaces the top-level sla default.");
 }

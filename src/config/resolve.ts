@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { resolveAuth, resolveCors, resolveRateLimit, resolveServerTraffic } from "./resolve-security.js";
 import type { ParsedConfig } from "./schema.js";
-import type { GatewayConfig, LaunchSpec, ModelConfig } from "./types.js";
+import type { GatewayConfig, LaunchSpec, ModelConfig, SlaObjectives } from "./types.js";
 
 /**
  * Builds the GatewayConfig from a schema-valid, checked config. Paths become absolute against
@@ -9,6 +9,7 @@ import type { GatewayConfig, LaunchSpec, ModelConfig } from "./types.js";
  * program name without `/` is left as is: it is looked up on PATH when spawned.
  */
 export function resolveConfig(parsed: ParsedConfig, baseDir: string, source: string | null): GatewayConfig {
+  const sla = slaOf(parsed.sla);
   const models: Record<string, ModelConfig> = {};
   for (const [id, model] of Object.entries(parsed.models)) {
     const launch: LaunchSpec =
@@ -23,7 +24,8 @@ export function resolveConfig(parsed: ParsedConfig, baseDir: string, source: str
       instances: model.instances,
       startupTimeoutMs: model.startupTimeout,
       stopTimeoutMs: model.stopTimeout,
-      env: model.env,
+      // llama-server's environment form of --metrics: works for `cmd:` entries too.
+      env: model.metrics ? { ...model.env, LLAMA_ARG_ENDPOINT_METRICS: "1" } : model.env,
       ownedBy: model.ownedBy,
       pinned: model.pinned,
       preload: model.preload,
@@ -34,6 +36,8 @@ export function resolveConfig(parsed: ParsedConfig, baseDir: string, source: str
       firstByteTimeoutMs: model.firstByteTimeout ?? parsed.server.firstByteTimeout,
       memoryBytes: model.memory,
       cache: model.cache,
+      metrics: model.metrics,
+      sla: modelSla(sla, model.sla),
       discoveredFrom: null,
     };
   }
@@ -70,6 +74,12 @@ export function resolveConfig(parsed: ParsedConfig, baseDir: string, source: str
       ttlMs: parsed.cache.ttl,
       redis: parsed.cache.redis,
     },
+    sla,
+    history: {
+      size: parsed.history.size,
+      file: parsed.history.file === null ? null : resolve(baseDir, parsed.history.file),
+      maxFileBytes: parsed.history.maxFileSize,
+    },
     cors: resolveCors(parsed.cors),
     auth: resolveAuth(parsed, baseDir),
     rateLimit: resolveRateLimit(parsed.rateLimit),
@@ -79,6 +89,26 @@ export function resolveConfig(parsed: ParsedConfig, baseDir: string, source: str
     },
     defaultModel: parsed.defaultModel,
     models,
+  };
+}
+
+function slaOf(fields: ParsedConfig["sla"]): SlaObjectives {
+  return {
+    ttftMs: fields.ttft,
+    latencyMs: fields.latency,
+    availability: fields.availability,
+    windowMs: fields.window,
+  };
+}
+
+/** A model's objectives: each field it gives replaces the default (null turns one off). */
+function modelSla(defaults: SlaObjectives, own: ParsedConfig["models"][string]["sla"]): SlaObjectives {
+  if (own === undefined) return defaults;
+  return {
+    ttftMs: own.ttft === undefined ? defaults.ttftMs : own.ttft,
+    latencyMs: own.latency === undefined ? defaults.latencyMs : own.latency,
+    availability: own.availability ?? defaults.availability,
+    windowMs: own.window ?? defaults.windowMs,
   };
 }
 

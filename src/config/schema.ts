@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { authSchema } from "./auth-schema.js";
 import { modelNameSchema, modelSchema } from "./model-schema.js";
+import { slaSchema } from "./sla-schema.js";
 import { corsSchema, rateLimitSchema, serverTrafficFields } from "./traffic-schema.js";
 import type { LogLevel } from "./types.js";
 import { durationSchema, optionalSizeSchema, sizeSchema } from "./unit-schemas.js";
@@ -96,6 +97,8 @@ export function configSchema() {
         .prefault({})
         .describe("Logging."),
       cache: cacheSchema(),
+      sla: slaSchema(),
+      history: historySchema(),
       cors: corsSchema(),
       auth: authSchema(),
       rateLimit: rateLimitSchema(),
@@ -139,6 +142,34 @@ export function configSchema() {
         .meta({ description: "The models, by id.", minProperties: 1 }),
     })
     .describe("LlamaWrapper Gateway configuration.");
+}
+
+/** The request history (GET /admin/requests, the dashboard). */
+function historySchema() {
+  return z
+    .strictObject({
+      size: z
+        .number()
+        .int()
+        .min(0)
+        .max(1_000_000)
+        .default(1000)
+        .describe("How many recent requests are kept in memory for GET /admin/requests; 0 = none."),
+      file: z
+        .string()
+        .min(1)
+        .nullable()
+        .default(null)
+        .describe(
+          "Append each request to this file as a JSON line (relative to the config file), and read the last `size` back at start, so history survives a restart. null = memory only.",
+        ),
+      maxFileSize: sizeSchema(
+        "16MiB",
+        "When the history file passes this size it is renamed to FILE.1 (replacing the older one) and a new one is started.",
+      ),
+    })
+    .prefault({})
+    .describe("Recent requests, for the admin API and the dashboard.");
 }
 
 /** The response cache (docs/cache.md). */

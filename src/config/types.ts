@@ -45,6 +45,10 @@ export interface ModelConfig {
   readonly memoryBytes: number | null;
   /** Whether its answers may be cached (cache.enabled must be on too). */
   readonly cache: boolean;
+  /** Whether its children expose llama.cpp's /metrics, merged into the gateway's. */
+  readonly metrics: boolean;
+  /** Its SLA objectives (the top-level default with its own overrides). */
+  readonly sla: SlaObjectives;
   /** The file it was discovered from (discovery.dir, --models-dir); null when the config names it. */
   readonly discoveredFrom: string | null;
 }
@@ -59,6 +63,25 @@ export interface ServerConfig extends ServerTrafficConfig {
   readonly shutdownTimeoutMs: number;
   /** Whether /upstream/{model}/... forwards to llama-server (admin keys only). */
   readonly upstreamPassthrough: boolean;
+}
+
+/** Service-level objectives of a model (docs/metrics.md). */
+export interface SlaObjectives {
+  /** Time-to-first-token objective of streamed requests; null = none. */
+  readonly ttftMs: number | null;
+  /** Whole-request duration objective; null = none. */
+  readonly latencyMs: number | null;
+  /** Share of requests that must be good, in [0, 1). */
+  readonly availability: number;
+  readonly windowMs: number;
+}
+
+export interface HistoryConfig {
+  /** Recent requests kept in memory. */
+  readonly size: number;
+  /** Absolute path of the JSON-lines file; null = memory only. */
+  readonly file: string | null;
+  readonly maxFileBytes: number;
 }
 
 /** The response cache (docs/cache.md). */
@@ -96,6 +119,9 @@ export interface GatewayConfig {
     readonly file: string | null;
   };
   readonly cache: CacheConfig;
+  /** The default SLA objectives (a model's own are in its ModelConfig). */
+  readonly sla: SlaObjectives;
+  readonly history: HistoryConfig;
   readonly cors: CorsConfig;
   readonly auth: AuthConfig;
   readonly rateLimit: RateLimitConfig;

@@ -80,3 +80,23 @@ export function optionalDurationSchema(description: string, minMs = 1) {
 export function optionalSizeSchema(description: string) {
   return optionalUnitValue(SIZE, 1, description);
 }
+
+/**
+ * A duration that a model may set to override a default: absent stays undefined (inherit),
+ * null turns it off, anything else is parsed to milliseconds.
+ */
+export function overrideDurationSchema(description: string, minMs = 1) {
+  return z
+    .union([z.string(), z.number()], { error: "expected a duration (string or number)" })
+    .transform((input, ctx) => {
+      const parsed = DURATION.parse(input);
+      if (!parsed.ok) ctx.issues.push({ code: "custom", message: parsed.error, input });
+      else if (parsed.value < minMs) {
+        ctx.issues.push({ code: "custom", message: `must be at least ${minMs} ms`, input });
+      } else return parsed.value;
+      return z.NEVER;
+    })
+    .nullable()
+    .optional()
+    .describe(`${description} ${DURATION.forms} Default: the top-level value.`);
+}

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Usage } from "../proxy/usage.js";
 import type { Access } from "../security/access.js";
+import type { CacheResult } from "./request-record.js";
 
 /** What the access log records about one request; routes fill in what they learn. */
 export interface RequestFacts {
@@ -9,11 +10,19 @@ export interface RequestFacts {
   instance: string | null;
   /** ms from request start to the first response byte from the backend. */
   ttfbMs: number | null;
+  /** ms waiting for an instance (queue, model load). */
+  queueMs: number | null;
+  /** ms from sending to llama-server to the end of its answer. */
+  upstreamMs: number | null;
+  /** llama-server's generation speed for this answer (its timings), when it reported one. */
+  tokensPerSecond: number | null;
+  /** Whether the answer was streamed. */
+  stream: boolean;
   errorCode: string | null;
   /** Token counts of the answer, for metrics and token rate limits; null when it had none. */
   usage: Usage | null;
-  /** Whether the answer came from the response cache; null where no cache was asked. */
-  cacheHit: boolean | null;
+  /** What the response cache did (X-Cache); null on routes without a cache. */
+  cache: CacheResult | null;
 }
 
 /** The facts of a request that has just arrived: nothing learned yet. */
@@ -23,9 +32,13 @@ export function emptyFacts(): RequestFacts {
     modelServed: null,
     instance: null,
     ttfbMs: null,
+    queueMs: null,
+    upstreamMs: null,
+    tokensPerSecond: null,
+    stream: false,
     errorCode: null,
     usage: null,
-    cacheHit: null,
+    cache: null,
   };
 }
 
@@ -41,6 +54,8 @@ export interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly requestId: string;
+  /** A valid W3C `traceparent` the client sent, passed on to llama-server; null without one. */
+  readonly traceparent: string | null;
   /** The request's path without its query string, computed once for every step and route. */
   readonly path: string;
   /** performance.now() when the request arrived. */

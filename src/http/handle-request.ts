@@ -10,8 +10,10 @@ import { clientAddressOf } from "./middleware/client-address.js";
 import { watchSlowReader } from "./middleware/slow-reader.js";
 import { pathOf, type Step } from "./middleware/step.js";
 import { requestIdFrom } from "./request-id.js";
+import type { RequestRecord } from "./request-record.js";
 import type { Router } from "./router.js";
 import { sendError } from "./send.js";
+import { traceparentFrom } from "./traceparent.js";
 
 const NEVER = new AbortController().signal;
 
@@ -31,6 +33,8 @@ export interface RequestHandlerDeps {
    * waits on it is dropped. Without it, the schema's default (DEFAULT_STREAM_RATE).
    */
   readonly minStreamRate?: StreamRate;
+  /** Told of every finished request (metrics, SLA, history), just after its access-log line. */
+  readonly onRecord?: (record: RequestRecord) => void;
 }
 
 /** The schema's defaults of server.minStreamRate and server.streamRateWindow (a test keeps them equal). */
@@ -54,11 +58,13 @@ export function createRequestHandler(
   };
   return (req, res, cut = NEVER) => {
     const abort = new AbortController();
+    const arrivedAt = Date.now();
     let doneListeners: Array<() => void> | null = null;
     const ctx: RequestContext = {
       req,
       res,
       requestId: requestIdFrom(req.headers["x-request-id"]),
+      traceparent: traceparentFrom(req.headers.traceparent),
       path: pathOf(req.url),
       startedAt: performance.now(),
       signal: abort.signal,
@@ -84,6 +90,7 @@ export function createRequestHandler(
       if (--pending !== 0) return;
       if (doneListeners !== null) for (const listener of doneListeners) listener();
       writeAccessLog(deps.log, ctx, route);
+      deps.onRecord?.(recordOf(ctx, route, arrivedAt));
     };
     res.once("close", () => {
       if (!res.writableFinished) abort.abort(new Error("client closed the connection"));
@@ -103,13 +110,13 @@ export function createRequestHandler(
         const outcome = step(ctx);
         if ((outcome instanceof Promise ? await outcome : outcome) === "answered") return;
       }
-      const handler = deps.router.match(req.method ?? "GET", ctx.path);
-      route = ctx.path;
+      const matched = deps.router.match(req.method ?? "GET", ctx.path);
+      route = matched.pattern;
       // `Expect: 100-continue` (the shell routes such requests here through checkContinue):
       // the client sends its body only now that host, CORS, key, rate limit, body limit and
       // route all accepted it, so a wrong key or an oversize body costs it no upload.
       if (req.headers.expect?.toLowerCase() === "100-continue") res.writeContinue();
-      await handler(ctx);
+      await matched.handler(ctx);
     };
     run()
       .catch((error: unknown) => {
@@ -132,5 +139,28 @@ export function createRequestHandler(
         });
       })
       .finally(done);
+  };
+}
+
+function recordOf(ctx: RequestContext, route: string | null, at: number): RequestRecord {
+  const { facts, res } = ctx;
+  return {
+    requestId: ctx.requestId,
+    at,
+    method: ctx.req.method ?? "GET",
+    route,
+    status: res.writableFinished ? res.statusCode : 499,
+    durationMs: performance.now() - ctx.startedAt,
+    ttfbMs: facts.ttfbMs,
+    queueMs: facts.queueMs,
+    upstreamMs: facts.upstreamMs,
+    model: facts.modelServed,
+    instance: facts.instance,
+    keyName: ctx.access.keyName,
+    usage: facts.usage,
+    tokensPerSecond: facts.tokensPerSecond,
+    cache: facts.cache,
+    errorCode: facts.errorCode,
+    stream: facts.stream,
   };
 }

@@ -8,7 +8,24 @@ export type PrefixHandler = (ctx: RequestContext, rest: string) => Promise<void>
 
 export type Route =
   | { readonly method: Method; readonly path: string; readonly handler: Handler }
-  | { readonly method: Method; readonly prefix: string; readonly handler: PrefixHandler };
+  | {
+      readonly method: Method;
+      readonly prefix: string;
+      /** The route as logs and metrics name it, e.g. `/v1/models/{id}`: never the raw path. */
+      readonly pattern: string;
+      readonly handler: PrefixHandler;
+    };
+
+/** A matched route: its handler and the pattern it is known by (its path, or a prefix route's pattern). */
+export interface Match {
+  readonly handler: Handler;
+  readonly pattern: string;
+}
+
+interface PrefixEntry {
+  readonly pattern: string;
+  readonly handler: PrefixHandler;
+}
 
 /**
  * Exact-path routing first: the OpenAI surface is a fixed set of paths, so a Map lookup is all
@@ -17,13 +34,14 @@ export type Route =
  * is a 405.
  */
 export class Router {
-  readonly #routes = new Map<string, Map<string, Handler>>();
-  readonly #prefixes = new Map<string, Map<string, PrefixHandler>>();
+  readonly #routes = new Map<string, Map<string, Match>>();
+  readonly #prefixes = new Map<string, Map<string, PrefixEntry>>();
 
   constructor(routes: readonly Route[]) {
     for (const route of routes) {
-      if ("prefix" in route) add(this.#prefixes, route.prefix, route.method, route.handler);
-      else add(this.#routes, route.path, route.method, route.handler);
+      if ("prefix" in route)
+        add(this.#prefixes, route.prefix, route.method, { pattern: route.pattern, handler: route.handler });
+      else add(this.#routes, route.path, route.method, { pattern: route.path, handler: route.handler });
     }
   }
 
@@ -32,7 +50,7 @@ export class Router {
    * accepts `/chat/completions` too) and paths with a trailing slash find the same route: on a
    * miss, the path without its trailing slash, then with `/v1` in front, are tried.
    */
-  match(method: string, path: string): Handler {
+  match(method: string, path: string): Match {
     const found = this.#find(method, path);
     if (found !== null) return found;
     const trimmed = path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
@@ -43,14 +61,14 @@ export class Router {
     throw new GatewayError("not_found", `no route for ${method} ${path}`);
   }
 
-  #find(method: string, path: string): Handler | null {
+  #find(method: string, path: string): Match | null {
     const exact = this.#routes.get(path);
     if (exact !== undefined) return pick(exact, method, path);
     for (const [prefix, byMethod] of this.#prefixes) {
       if (path.length > prefix.length && path.startsWith(prefix)) {
-        const handler = pick(byMethod, method, path);
+        const entry = pick(byMethod, method, path);
         const rest = path.slice(prefix.length);
-        return (ctx) => handler(ctx, rest);
+        return { pattern: entry.pattern, handler: (ctx) => entry.handler(ctx, rest) };
       }
     }
     return null;
@@ -61,8 +79,8 @@ export class Router {
     const out: Array<{ method: string; path: string }> = [];
     for (const [path, byMethod] of this.#routes)
       for (const method of byMethod.keys()) out.push({ method, path });
-    for (const [prefix, byMethod] of this.#prefixes)
-      for (const method of byMethod.keys()) out.push({ method, path: `${prefix}{param}` });
+    for (const byMethod of this.#prefixes.values())
+      for (const [method, entry] of byMethod) out.push({ method, path: entry.pattern });
     return out;
   }
 }

@@ -15,6 +15,8 @@ export interface ForwardInput {
   readonly path: string;
   readonly body: Buffer | null;
   readonly requestId: string;
+  /** The client's W3C traceparent, passed on so llama-server's spans (if any) join the trace. */
+  readonly traceparent?: string | null;
   /** Deadline for llama-server's response headers (a non-streaming answer arrives whole). */
   readonly headersTimeoutMs: number;
   /** Longest silence allowed between two body chunks. */
@@ -47,6 +49,8 @@ interface OutcomeBase {
   readonly firstByteAt: number | null;
   /** Token counts from the answer (the final chunk of a stream); null when it had none. */
   readonly usage: Usage | null;
+  /** llama-server's generation speed (its timings.predicted_per_second); null when not reported. */
+  readonly tokensPerSecond?: number | null;
 }
 
 export type ForwardOutcome =
@@ -67,15 +71,17 @@ function tooLarge(modelId: string, status: number, limit: number): GatewayError 
 
 /** The request to llama-server; built once per forward, sent again as is on the one retry. */
 function upstreamRequest(input: ForwardInput): Dispatcher.DispatchOptions {
+  const headers: Record<string, string> = {
+    authorization: `Bearer ${input.endpoint.apiKey}`,
+    "content-type": "application/json",
+    "x-request-id": input.requestId,
+  };
+  if (input.traceparent) headers.traceparent = input.traceparent;
   return {
     origin: `http://127.0.0.1:${input.endpoint.port}`,
     path: input.path,
     method: input.method as Dispatcher.HttpMethod,
-    headers: {
-      authorization: `Bearer ${input.endpoint.apiKey}`,
-      "content-type": "application/json",
-      "x-request-id": input.requestId,
-    },
+    headers,
     body: input.body,
     headersTimeout: input.headersTimeoutMs,
     bodyTimeout: input.idleTimeoutMs,
@@ -224,7 +230,13 @@ export function forward(
         if (settled) return;
         if (rewriter !== null) {
           const tail = rewriter.end();
-          finish({ kind: "completed", status, firstByteAt, usage: usage() });
+          finish({
+            kind: "completed",
+            status,
+            firstByteAt,
+            usage: usage(),
+            tokensPerSecond: rewriter.speed(),
+          });
           if (tail === null) res.end();
           else res.end(tail);
           return;
@@ -235,11 +247,19 @@ export function forward(
           return;
         }
         if (tap !== undefined && status < 300) tap(body);
-        const shaped = contentType.includes("json") ? shapeJson(body, shaping) : { body, usage: null };
+        const shaped = contentType.includes("json")
+          ? shapeJson(body, shaping)
+          : { body, usage: null, speed: null };
         const headers: Record<string, string> = {};
         if (passContentType) headers["content-type"] = contentType;
         headers["content-length"] = String(shaped.body.length);
-        finish({ kind: "completed", status, firstByteAt, usage: shaped.usage });
+        finish({
+          kind: "completed",
+          status,
+          firstByteAt,
+          usage: shaped.usage,
+          tokensPerSecond: shaped.speed,
+        });
         res.writeHead(status, headers);
         res.end(shaped.body);
       },

@@ -9,7 +9,10 @@ import { type Usage, UsageTally } from "./usage.js";
  * the native /infill shape and the Responses API's object (completed to OpenAI's spec,
  * responses-object.ts) are parsed whole.
  */
-export function shapeJson(body: Buffer, shaping: Shaping): { body: Buffer; usage: Usage | null } {
+export function shapeJson(
+  body: Buffer,
+  shaping: Shaping,
+): { body: Buffer; usage: Usage | null; speed: number | null } {
   const tally = new UsageTally(shaping.dialect);
   if (shaping.dialect === "responses") {
     const response = responsesObject(body);
@@ -17,7 +20,7 @@ export function shapeJson(body: Buffer, shaping: Shaping): { body: Buffer; usage
       if (typeof response.usage === "object" && response.usage !== null)
         tally.add(response.usage as Record<string, unknown>);
       const complete = completeResponse(response, shaping.modelName, shaping.request);
-      return { body: Buffer.from(JSON.stringify(complete)), usage: tally.result() };
+      return { body: Buffer.from(JSON.stringify(complete)), usage: tally.result(), speed: tally.speed() };
     }
   }
   if (shaping.dialect === "native") {
@@ -34,6 +37,7 @@ export function shapeJson(body: Buffer, shaping: Shaping): { body: Buffer; usage
   return {
     body: replaceModelValues(body, Buffer.from(JSON.stringify(shaping.modelName))),
     usage: tally.result(),
+    speed: tally.speed(),
   };
 }
 

@@ -78,6 +78,11 @@ export class SseRewriter {
     return this.#tally.result();
   }
 
+  /** llama-server's generation speed from the stream's timings; null when it sent none. */
+  speed(): number | null {
+    return this.#tally.speed();
+  }
+
   /** The bytes to write now for this chunk (null: nothing yet). */
   push(chunk: Buffer): Buffer | null {
     if (this.#failure !== null) return null;

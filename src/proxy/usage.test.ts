@@ -30,3 +30,20 @@ test("no usage reported is null, and scan finds usage objects in raw bytes", () 
   assert.equal(tally.scan(body).length, 1);
   assert.deepEqual(tally.result(), { promptTokens: 4, completionTokens: 5, cachedTokens: 0 });
 });
+
+test("the generation speed comes from llama-server's timings, when it generated tokens", () => {
+  const answer = Buffer.from(
+    '{"usage":{"completion_tokens":5,"prompt_tokens":19},"timings":{"prompt_n":19,"predicted_n":5,"predicted_per_second":1246.88}}',
+  );
+  const tally = new UsageTally("openai");
+  tally.scan(answer);
+  assert.equal(tally.speed(), 1246.88);
+  const none = new UsageTally("openai");
+  none.scan(
+    Buffer.from('{"usage":{"prompt_tokens":2},"timings":{"predicted_n":0,"predicted_per_second":0}}'),
+  );
+  assert.equal(none.speed(), null);
+  const native = new UsageTally("native");
+  native.add({ tokens_predicted: 3, timings: { predicted_n: 3, predicted_per_second: 50 } });
+  assert.equal(native.speed(), 50);
+});

@@ -22,6 +22,7 @@ export interface Usage {
 export type Dialect = "openai" | "responses" | "anthropic" | "native" | "none";
 
 const USAGE_KEY = Buffer.from('"usage":{');
+const TIMINGS_KEY = Buffer.from('"timings":{');
 
 type Raw = Record<string, unknown>;
 
@@ -40,6 +41,7 @@ function nested(value: unknown, key: string): unknown {
 export class UsageTally {
   readonly #dialect: Dialect;
   readonly #fields = new Map<string, number>();
+  #speed: number | null = null;
 
   constructor(dialect: Dialect) {
     this.#dialect = dialect;
@@ -57,6 +59,7 @@ export class UsageTally {
   /** One `usage` object, or (native dialect) the final llama-server object. */
   add(object: Raw): void {
     if (this.#dialect === "native") {
+      this.#timings(object.timings);
       this.#take("prompt", object.tokens_evaluated);
       this.#take("completion", object.tokens_predicted);
       this.#take("cached", nested(object.timings, "cache_n"));
@@ -91,7 +94,34 @@ export class UsageTally {
       }
       at = buf.indexOf(USAGE_KEY, end);
     }
+    this.#scanTimings(buf, from);
     return spans;
+  }
+
+  /** llama-server's `timings` (after usage in its answers): the generation speed, when present. */
+  #scanTimings(buf: Buffer, from: number): void {
+    const at = buf.indexOf(TIMINGS_KEY, from);
+    if (at === -1) return;
+    const objectStart = at + TIMINGS_KEY.length - 1;
+    const end = objectEnd(buf, objectStart);
+    if (end === -1) return;
+    try {
+      this.#timings(JSON.parse(buf.toString("utf8", objectStart, end)));
+    } catch {
+      // Not JSON after all: no speed.
+    }
+  }
+
+  #timings(timings: unknown): void {
+    const speed = num(nested(timings, "predicted_per_second"));
+    const predicted = num(nested(timings, "predicted_n"));
+    // A speed over zero tokens (an embedding, a prompt-only answer) says nothing.
+    if (speed !== undefined && speed > 0 && predicted !== undefined && predicted > 0) this.#speed = speed;
+  }
+
+  /** Tokens per second llama-server generated this answer at (its timings); null when not reported. */
+  speed(): number | null {
+    return this.#speed;
   }
 
   /** The totals, or null when the answer reported none. */

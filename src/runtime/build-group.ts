@@ -14,6 +14,8 @@ export interface GroupDeps {
   /** What this run started, so the next run can stop what a SIGKILLed gateway left behind. */
   readonly record: RuntimeRecord | null;
   readonly hooks: GroupHooks;
+  /** Every child event, after it is logged (metrics). */
+  readonly onEvent?: (group: ModelGroup, event: SupervisorEvent) => void;
 }
 
 const READINESS_INTERVAL_MS = 20;
@@ -50,7 +52,11 @@ export function buildGroup(
     return supervisor;
   });
   const group = new ModelGroup(model, supervisors, deps.hooks);
-  for (const supervisor of supervisors) supervisor.onEvent((event) => logEvent(deps, event, group));
+  for (const supervisor of supervisors)
+    supervisor.onEvent((event) => {
+      logEvent(deps, event, group);
+      deps.onEvent?.(group, event);
+    });
   return group;
 }
 

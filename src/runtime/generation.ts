@@ -8,6 +8,7 @@ import { createRequestHandler } from "../http/handle-request.js";
 import { requestPipeline } from "../http/middleware/pipeline.js";
 import { Router } from "../http/router.js";
 import { routeTable } from "../http/routes/table.js";
+import { metricsHandler } from "../metrics/metrics-route.js";
 import { Catalog } from "../scheduler/catalog.js";
 import type { Limits } from "../scheduler/eviction.js";
 import type { ModelGroup } from "../scheduler/model-group.js";
@@ -16,6 +17,7 @@ import type { Scheduler } from "../scheduler/scheduler.js";
 import { noAccess } from "../security/access.js";
 import { KeyTable } from "../security/key-table.js";
 import type { Limiter } from "../security/limiter.js";
+import { Observability } from "./observability.js";
 
 /**
  * Everything the config decides, built at start and again by each reload: the catalog, the
@@ -49,6 +51,7 @@ export interface GenerationShell {
   readonly createdAt: number;
   readonly isDraining: () => boolean;
   readonly admin: Pick<AdminDeps, "status" | "reload" | "gpu">;
+  readonly observability: Observability;
 }
 
 export interface GenerationParts {
@@ -61,6 +64,9 @@ export interface GenerationParts {
   readonly cache: ResponseCache;
   readonly limits: Limits;
 }
+
+/** How long a /metrics scrape waits for the children's own metrics. */
+const LLAMA_SCRAPE_TIMEOUT_MS = 1_000;
 
 /** Wires one generation's request handler; key files are read here (config/load checked them). */
 export function buildGeneration(shell: GenerationShell, parts: GenerationParts): Generation {
@@ -88,9 +94,21 @@ export function buildGeneration(shell: GenerationShell, parts: GenerationParts):
       pool,
       scheduler: shell.scheduler,
       cache: parts.cache,
+      history: shell.observability.history,
+      sla: () => shell.observability.sla.report(),
       drainTimeoutMs: config.server.shutdownTimeoutMs,
       bodyLimitBytes: config.server.bodyLimitBytes,
     }),
+    {
+      method: "GET",
+      path: "/metrics",
+      handler: metricsHandler({
+        metrics: shell.observability.metrics,
+        llamaTargets: () => Observability.llamaTargets([...parts.groups.values()]),
+        llamaTimeoutMs: LLAMA_SCRAPE_TIMEOUT_MS,
+        onSkipped: (model) => shell.observability.metrics.llamaSkipped(model),
+      }),
+    },
   ]);
   const keys = KeyTable.fromConfig(config.auth, config.rateLimit);
   const handle = createRequestHandler({
@@ -101,6 +119,7 @@ export function buildGeneration(shell: GenerationShell, parts: GenerationParts):
     trustProxy: config.server.trustProxy,
     streamIdleTimeoutMs: config.server.streamIdleTimeoutMs,
     minStreamRate: config.server.minStreamRate,
+    onRecord: (record) => shell.observability.request(record),
   });
   return { ...parts, loadedAt: Date.now(), handle };
 }

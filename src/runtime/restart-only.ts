@@ -10,5 +10,8 @@ export function restartOnlyChanges(old: GatewayConfig, next: GatewayConfig): str
   if (old.server.port !== next.server.port) changes.push("server.port");
   if (old.server.maxHeaderBytes !== next.server.maxHeaderBytes) changes.push("server.maxHeaderSize");
   if (old.logging.file !== next.logging.file) changes.push("logging.file");
+  if (old.history.size !== next.history.size) changes.push("history.size");
+  if (old.history.file !== next.history.file) changes.push("history.file");
+  if (old.history.maxFileBytes !== next.history.maxFileBytes) changes.push("history.maxFileSize");
   return changes;
 }

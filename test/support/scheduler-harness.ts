@@ -25,6 +25,8 @@ export function modelConfig(id: string, overrides: Partial<ModelConfig> = {}): M
     firstByteTimeoutMs: 60_000,
     memoryBytes: null,
     cache: true,
+    metrics: false,
+    sla: { ttftMs: null, latencyMs: null, availability: 0.99, windowMs: 3_600_000 },
     discoveredFrom: null,
     ...overrides,
   };

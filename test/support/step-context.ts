@@ -60,6 +60,7 @@ export function stepContext(request: StepRequest = {}): { ctx: RequestContext; r
     req: req as unknown as IncomingMessage,
     res: res as unknown as ServerResponse,
     requestId: "test-request",
+    traceparent: null,
     path: pathOf(req.url),
     startedAt: 0,
     signal: new AbortController().signal,

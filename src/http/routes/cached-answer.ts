@@ -47,14 +47,14 @@ export async function answerThroughCache(
         return replay(ctx, result.answer, reply);
       }
       if (result.kind === "error") {
-        ctx.facts.cacheHit = false;
+        ctx.facts.cache = "miss";
         setCacheHeader(ctx, "MISS");
         throw result.error;
       }
     }
     cache.missed();
   }
-  ctx.facts.cacheHit = false;
+  ctx.facts.cache = plan.lookup ? "miss" : "bypass";
   setCacheHeader(ctx, plan.lookup ? "MISS" : "BYPASS");
   // A request that will not be stored does not lead: the others would wait for nothing kept.
   const flight = plan.store ? cache.flights.lead(plan.key) : null;
@@ -86,7 +86,7 @@ function setCacheHeader(ctx: RequestContext, value: "HIT" | "MISS" | "BYPASS"): 
 /** Writes a cached answer in the shape the client asked for, with a fresh id and `created`. */
 function replay(ctx: RequestContext, answer: CachedAnswer, reply: ReplyShape): void {
   const { res } = ctx;
-  ctx.facts.cacheHit = true;
+  ctx.facts.cache = "hit";
   const tally = new UsageTally("openai");
   tally.scan(Buffer.from(answer.json));
   ctx.facts.usage = tally.result();

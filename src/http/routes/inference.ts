@@ -72,8 +72,12 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
             body,
             cacheControl: ctx.req.headers["cache-control"],
           });
-    if (plan?.kind === "bypass") ctx.res.setHeader("x-cache", "BYPASS");
+    if (plan?.kind === "bypass") {
+      ctx.facts.cache = "bypass";
+      ctx.res.setHeader("x-cache", "BYPASS");
+    }
     const streamed = body.stream === true && spec.generates;
+    ctx.facts.stream = streamed;
     const notices = streamed ? waitNotices(ctx.res, waitingFor(deps, model.id)) : null;
     try {
       if (cache !== null && plan?.kind === "cache") {
@@ -97,7 +101,10 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
       // A connection refused or reset before any answer means that instance just died: with
       // another instance to go to, the request goes there instead of failing.
       for (let attempt = 1; ; attempt++) {
+        const asked = performance.now();
         const lease = await deps.scheduler.acquire(model.id, ctx.signal, ctx.requestId);
+        const sent = performance.now();
+        ctx.facts.queueMs = (ctx.facts.queueMs ?? 0) + (sent - asked);
         ctx.facts.instance = lease.instance;
         try {
           const outcome = await forward(
@@ -108,6 +115,7 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
               path: spec.upstreamPath,
               body: upstream.body,
               requestId: ctx.requestId,
+              traceparent: ctx.traceparent,
               headersTimeoutMs: model.firstByteTimeoutMs,
               idleTimeoutMs: deps.idleTimeoutMs,
               signal: ctx.signal,
@@ -129,7 +137,9 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
             ctx.res,
           );
           if (outcome.firstByteAt !== null) ctx.facts.ttfbMs = outcome.firstByteAt - ctx.startedAt;
+          ctx.facts.upstreamMs = performance.now() - sent;
           ctx.facts.usage = outcome.usage;
+          ctx.facts.tokensPerSecond = outcome.tokensPerSecond ?? null;
           if (outcome.kind === "broken") ctx.facts.errorCode = outcome.error.code;
           return outcome;
         } catch (error) {

@@ -23,8 +23,8 @@ export function routeTable(deps: RouteDeps): Route[] {
   const upstream = upstreamHandler(deps);
   const passthrough: Route[] = deps.upstreamPassthrough
     ? [
-        { method: "GET", prefix: "/upstream/", handler: upstream },
-        { method: "POST", prefix: "/upstream/", handler: upstream },
+        { method: "GET", prefix: "/upstream/", pattern: "/upstream/{model}/{path}", handler: upstream },
+        { method: "POST", prefix: "/upstream/", pattern: "/upstream/{model}/{path}", handler: upstream },
       ]
     : [];
   return [
@@ -39,6 +39,7 @@ export function routeTable(deps: RouteDeps): Route[] {
     {
       method: "GET",
       prefix: "/v1/models/",
+      pattern: "/v1/models/{id}",
       handler: modelHandler(deps.catalog, deps.scheduler, deps.createdAt),
     },
     { method: "GET", path: "/health", handler: healthHandler(deps.isDraining) },
