@@ -20,6 +20,7 @@ import { runS3, type S3Result } from "./scenarios/s3-streaming.js";
 import { runS4, type S4Result } from "./scenarios/s4-many-streams.js";
 import { runS5, type S5Result } from "./scenarios/s5-cache.js";
 import { runS6, type S6Result } from "./scenarios/s6-cold-start.js";
+import { runS8, type S8Result } from "./scenarios/s8-metrics-cost.js";
 import type { BackendName } from "./systems/fake-backend.js";
 import { resolveGateway } from "./systems/gateway-build.js";
 import { startSystems, warmUp } from "./systems/harness.js";
@@ -109,7 +110,11 @@ async function main(args: BenchArgs, set: ProcessSet): Promise<void> {
   let s4: S4Result | null = null;
   let s5: S5Result | null = null;
   let s6: S6Result | null = null;
+  let s8: S8Result | null = null;
   let profile: ProfileResult | null = null;
+
+  // In process, on the build measured, before anything else runs: the machine is quiet.
+  if (selected(args, "s8")) s8 = await attempt("Scenario 8", () => runS8(gatewayCommand, args.quick, log));
 
   if (wantsSystems) {
     const backends: BackendName[] = ["fast"];
@@ -192,6 +197,7 @@ async function main(args: BenchArgs, set: ProcessSet): Promise<void> {
     s4,
     s5,
     s6,
+    s8,
     profile,
   };
   writeReport(results, files, log);

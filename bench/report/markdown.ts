@@ -3,7 +3,16 @@ import { relative } from "node:path";
 import { FEATURES } from "../systems/gateway-features.js";
 import { num, pct, table } from "./format.js";
 import type { BenchResults } from "./results.js";
-import { idleSection, s1Section, s2Section, s3Section, s4Section, s5Section, s6Section } from "./sections.js";
+import {
+  idleSection,
+  s1Section,
+  s2Section,
+  s3Section,
+  s4Section,
+  s5Section,
+  s6Section,
+  s8Section,
+} from "./sections.js";
 import { evaluateTargets } from "./targets.js";
 
 export interface ReportFiles {
@@ -127,6 +136,7 @@ export function renderMarkdown(r: BenchResults, files: ReportFiles): string {
   out.push(`## Scenario 5: cache hits\n\n${s5Section(r)}`);
   out.push(`## Scenario 6: cold start and swap with the real llama-server\n\n${s6Section(r)}`);
   out.push(`## Scenario 7: gateway memory\n\n${idleSection(r)}`);
+  out.push(`## Scenario 8: metrics, SLA tracking and request history per request\n\n${s8Section(r)}`);
   out.push(`## Profile\n\n${profileSection(r, outDir)}`);
   out.push(`## Middleware switched on, and what is still to do\n\n${featuresSection()}`);
   out.push(`## How to run\n\n${howToRun(r)}`);
@@ -140,7 +150,7 @@ function howToRun(r: BenchResults): string {
     "npm install                      # once; wrk and nginx come from Debian, installed by the bench when missing (root)",
     "npm run bench                    # everything, about 7 minutes on 2 cores; writes BENCHMARKS.md and bench/results/",
     "npm run bench -- --quick         # smoke run, about 1.5 minutes; writes .bench/report/ unless --out is given",
-    "npm run bench -- --only s1,s3    # some scenarios (s1 s2 s3 s4 s5 s6 s7 profile); also writes .bench/report/",
+    "npm run bench -- --only s1,s3    # some scenarios (s1 s2 s3 s4 s5 s6 s7 s8 profile); also writes .bench/report/",
     "npm run bench -- --gateway head  # measure the last commit (git archive + build in .bench/) instead of the working tree",
     "npm run bench -- --gateway src   # src/ through tsx, no build",
     "```",

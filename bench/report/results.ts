@@ -5,6 +5,7 @@ import type { S3Result } from "../scenarios/s3-streaming.js";
 import type { S4Result } from "../scenarios/s4-many-streams.js";
 import type { S5Result } from "../scenarios/s5-cache.js";
 import type { S6Result } from "../scenarios/s6-cold-start.js";
+import type { S8Result } from "../scenarios/s8-metrics-cost.js";
 import type { Machine } from "./machine.js";
 
 /** Scenario 7: the gateway's own memory when nothing runs, in bytes. */
@@ -37,5 +38,7 @@ export interface BenchResults {
   /** Absent from a results.json written before scenario 5 existed. */
   readonly s5?: S5Result | null;
   readonly s6: S6Result | null;
+  /** Absent from a results.json written before scenario 8 existed. */
+  readonly s8?: S8Result | null;
   readonly profile: ProfileResult | null;
 }

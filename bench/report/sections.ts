@@ -1,6 +1,13 @@
 import { S5_LOADS, type S5Series } from "../scenarios/s5-cache.js";
+import {
+  S8_KIND_LABELS,
+  S8_TARGET_US,
+  type S8Kind,
+  type S8Measure,
+  s8PerRequestUs,
+} from "../scenarios/s8-metrics-cost.js";
 import type { Summary } from "../stats/summary.js";
-import { mb, num, ratio, signed, table } from "./format.js";
+import { mb, num, pct, ratio, signed, table } from "./format.js";
 import type { BenchResults } from "./results.js";
 
 const NOT_RUN = "_Not run in this run._";
@@ -331,4 +338,80 @@ export function idleSection(r: BenchResults): string {
       ? ""
       : `\n\nGateway start (spawn → "listening"): ${num(r.gatewayStartupMs, 0)} ms.`;
   return `Resident set size of the gateway process (its children not included).\n\n${table(["when", "RSS"], rows)}${startup}`;
+}
+
+/** Scenario 2's gateway CPU per request in the same run, when it ran. */
+export function s2GatewayCpuUs(r: BenchResults): number | null {
+  return r.s2?.systems.gateway?.proxyCpuUsPerRequest ?? null;
+}
+
+const S8_KINDS: readonly S8Kind[] = ["stream", "hit", "client4xx", "mixed"];
+const S8_PARTS: readonly S8Measure[] = ["metrics", "sla", "history"];
+
+export function s8Section(r: BenchResults): string {
+  const s = r.s8 ?? null;
+  if (s === null) return NOT_RUN;
+  const s2 = s2GatewayCpuUs(r);
+  const share = (us: number) => (s2 === null ? "–" : pct(us / s2));
+  const us = (v: number) => num(v, 2);
+  const rows = S8_KINDS.map((kind) => {
+    const k = s.kinds[kind];
+    const sum = S8_PARTS.reduce((n, part) => n + k[part].cpuUs, 0);
+    return [
+      S8_KIND_LABELS[kind],
+      ...S8_PARTS.map((part) => us(k[part].cpuUs)),
+      us(sum),
+      `**${us(k.total.cpuUs)}**`,
+      us(k.total.wallUs),
+      share(k.total.cpuUs),
+    ];
+  });
+  const fresh = s.fresh.total.cpuUs - s.fresh.baseline.cpuUs;
+  rows.push([
+    "streamed chat, a new record object per call (allocation, GC and the ring's retention included; the building loop subtracted)",
+    "",
+    "",
+    "",
+    "",
+    `**${us(fresh)}**`,
+    us(s.fresh.total.wallUs - s.fresh.baseline.wallUs),
+    share(fresh),
+  ]);
+  const perRequest = s8PerRequestUs(s);
+  const render = s.render;
+  const scrapeEvery = 15;
+  return [
+    `There is no switch to turn metrics off, so instead of a gateway with and one without, this measures directly what every finished request runs for them: \`Observability.request(record)\` (\`src/runtime/observability.ts\`), and each of its parts alone: \`GatewayMetrics.request\` (prom-client counters and histograms), \`SlaTracker.record\` (the sliding-window counts) and \`RequestHistory.add\` (the ring of the last ${s.historyCapacity}). In a fresh Node process (${s.node}) on the modules of the gateway this run measures (\`${s.source}\`), with the default config's history (memory only, no file) and ${s.models} models whose series were all filled first; SLA objectives for ttft and latency set, so every comparison runs. Each measure is ${num(s.calls)} calls after ${num(s.warmupCalls)} of warm-up, over a pool of 1,024 distinct records (own request ids, models spread over the ${s.models}); CPU time from \`process.cpuUsage()\` over the whole loop; median of ${s.rounds} rounds, the measures interleaved and rotated each round.`,
+    table(
+      [
+        "µs per request (CPU)",
+        "GatewayMetrics.request",
+        "SlaTracker.record",
+        "RequestHistory.add",
+        "sum of parts",
+        "Observability.request",
+        "wall",
+        "/ gateway CPU per request (s2)",
+      ],
+      rows,
+    ),
+    s2 === null
+      ? "Scenario 2 did not run in this run: no ratio to the gateway's CPU per request."
+      : `Scenario 2 measured the gateway (metrics, SLA and history always on) at ${num(s2, 1)} µs of CPU per request in this run: observability is ${share(perRequest)} of it at ${us(perRequest)} µs (the worst of the rows above).`,
+    `The target is ≤ ${S8_TARGET_US} µs per request: the worst single record's \`Observability.request\`, or the fresh-record row, whichever is more. A tight loop is the best case (hot caches, optimized code, one call site); in the gateway the same calls run between other work, so read these as lower bounds of the same order. The new record per call is the HTTP layer's cost, not counted here: only what keeping it in the history adds (the loop building and dropping the same records, ${us(s.fresh.baseline.cpuUs)} µs, is subtracted).`,
+    `One \`/metrics\` render (\`metrics.prometheus.metrics()\`: the text of every series, Node's process metrics included; the llama-server series a scrape adds for models with \`metrics: true\` not included), median of ${s.rounds} rounds of ${s.renders}:`,
+    table(
+      ["/metrics render", "value"],
+      [
+        ["CPU per render", `${num(render.cpuUs / 1000, 2)} ms`],
+        ["wall per render", `${num(render.wallUs / 1000, 2)} ms`],
+        ["size", `${num(render.bytes / 1024, 1)} KiB`],
+        ["samples (lines)", `${num(render.samples, 0)} (${num(render.gatewaySamples, 0)} llamawrapper_*)`],
+        [
+          `CPU per second at one scrape every ${scrapeEvery} s`,
+          `${num(render.cpuUs / scrapeEvery, 0)} µs (${(render.cpuUs / (scrapeEvery * 1e4)).toFixed(3)}% of a core)`,
+        ],
+      ],
+    ),
+  ].join("\n\n");
 }

@@ -1,5 +1,7 @@
+import { S8_TARGET_US, s8PerRequestUs } from "../scenarios/s8-metrics-cost.js";
 import { mb, num, pct, ratio, signed } from "./format.js";
 import type { BenchResults } from "./results.js";
+import { s2GatewayCpuUs } from "./sections.js";
 
 export interface TargetRow {
   readonly scenario: string;
@@ -165,6 +167,22 @@ export function evaluateTargets(r: BenchResults): TargetRow[] {
     measured: r.idle ? `${mb(r.idle.afterWarmup)} warm (${mb(r.idle.atStart)} at start)` : "–",
     context: "",
     verdict: verdict(r.idle ? r.idle.afterWarmup <= 80 * MB : null),
+  });
+
+  const s8 = r.s8 ?? null;
+  const perRequest = s8 === null ? null : s8PerRequestUs(s8);
+  const s2Cpu = s2GatewayCpuUs(r);
+  rows.push({
+    scenario: "8",
+    target: `metrics on costs ≤ a few µs per request (≤ ${S8_TARGET_US} µs)`,
+    measured:
+      perRequest === null
+        ? "–"
+        : `${num(perRequest, 2)} µs${s2Cpu === null ? "" : ` (${pct(perRequest / s2Cpu)} of the gateway's ${num(s2Cpu, 0)} µs CPU per request)`}`,
+    context: s8
+      ? `streamed chat: metrics ${num(s8.kinds.stream.metrics.cpuUs, 2)}, SLA ${num(s8.kinds.stream.sla.cpuUs, 2)}, history ${num(s8.kinds.stream.history.cpuUs, 2)} µs; /metrics render ${num(s8.render.cpuUs / 1000, 1)} ms`
+      : "",
+    verdict: verdict(perRequest === null ? null : perRequest <= S8_TARGET_US),
   });
   return rows;
 }

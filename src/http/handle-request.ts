@@ -82,7 +82,8 @@ export function createRequestHandler(
     // every answer speaks the route's dialect; Anthropic's SDKs read the id from `request-id`.
     const dialect = errorDialectOf(ctx.path);
     if (dialect === "anthropic") res.setHeader("request-id", ctx.requestId);
-    let route: string | null = null;
+    // Known before the steps run, so a refused request (401, 429) is counted under its route.
+    let route: string | null = deps.router.patternOf(ctx.path);
     // The line is written once the response closed and the route's work settled, whichever
     // comes last: what a route learns from its last await (usage, outcome) is in it.
     let pending = 2;
@@ -162,5 +163,15 @@ function recordOf(ctx: RequestContext, route: string | null, at: number): Reques
     cache: facts.cache,
     errorCode: facts.errorCode,
     stream: facts.stream,
+    modelAsked: clip(facts.modelAsked),
+    userAgent: clip(ctx.req.headers["user-agent"]),
   };
 }
+
+/** Client text kept in the history: bounded, so a huge header cannot grow the ring. */
+function clip(text: string | null | undefined): string | null {
+  if (text === null || text === undefined) return null;
+  return text.length > CLIENT_TEXT_LIMIT ? text.slice(0, CLIENT_TEXT_LIMIT) : text;
+}
+
+const CLIENT_TEXT_LIMIT = 200;

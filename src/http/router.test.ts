@@ -82,3 +82,14 @@ test("base URLs without /v1 and trailing slashes find the same routes; other pat
     "not_found",
   );
 });
+
+test("patternOf names the route a path would take, without running or refusing it", () => {
+  const router = new Router([
+    { method: "POST", path: "/v1/chat/completions", handler: async () => {} },
+    { method: "GET", prefix: "/v1/models/", pattern: "/v1/models/{id}", handler: async () => {} },
+  ]);
+  assert.equal(router.patternOf("/v1/chat/completions"), "/v1/chat/completions");
+  assert.equal(router.patternOf("/chat/completions/"), "/v1/chat/completions");
+  assert.equal(router.patternOf("/v1/models/org/m"), "/v1/models/{id}");
+  assert.equal(router.patternOf("/nowhere"), null);
+});

@@ -61,6 +61,30 @@ export class Router {
     throw new GatewayError("not_found", `no route for ${method} ${path}`);
   }
 
+  /**
+   * The pattern of the route a path would match, whatever the method, without running or
+   * refusing anything: a request refused before routing (401, 429) is still counted under it.
+   */
+  patternOf(path: string): string | null {
+    const found = this.#patternAt(path);
+    if (found !== null) return found;
+    const trimmed = path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
+    return (
+      (trimmed !== path ? this.#patternAt(trimmed) : null) ??
+      (trimmed.startsWith("/v1/") ? null : this.#patternAt(`/v1${trimmed}`))
+    );
+  }
+
+  #patternAt(path: string): string | null {
+    const exact = this.#routes.get(path);
+    if (exact !== undefined) return exact.values().next().value?.pattern ?? null;
+    for (const [prefix, byMethod] of this.#prefixes) {
+      if (path.length > prefix.length && path.startsWith(prefix))
+        return byMethod.values().next().value?.pattern ?? null;
+    }
+    return null;
+  }
+
   #find(method: string, path: string): Match | null {
     const exact = this.#routes.get(path);
     if (exact !== undefined) return pick(exact, method, path);

@@ -34,16 +34,17 @@ function statusClass(status: number): string {
 const seconds = (ms: number) => ms / 1000;
 
 /**
- * The gateway's own Prometheus metrics (docs/metrics.md), in their own registries (never the
- * global default): one renders Prometheus text, the other OpenMetrics, both holding the same
- * metric objects. Fed by events (a finished request, a child's state change, an unload); the
+ * The gateway's own Prometheus metrics (docs/metrics.md), in their own registry (never the
+ * global default), rendered as Prometheus text; the /metrics route converts that text when a
+ * scraper asks for OpenMetrics (openmetrics.ts). Not a second registry holding the same metric
+ * objects: prom-client's OpenMetrics render renames a counter object in place (drops `_total`),
+ * which would then leak into every Prometheus-text scrape. Fed by events (a finished request, a child's state change, an unload); the
  * gauges that describe the present (models, queues, the cache) are read at scrape time through
  * `addCollector`. Every label value is bounded: route patterns, resolved model ids from the
  * config, status classes, closed reason sets.
  */
 export class GatewayMetrics {
   readonly prometheus = new Registry();
-  readonly openMetrics = new Registry<typeof Registry.OPENMETRICS_CONTENT_TYPE>();
   readonly #requests: Counter;
   readonly #duration: Histogram;
   readonly #ttft: Histogram;
@@ -64,10 +65,8 @@ export class GatewayMetrics {
   readonly #starting = new Map<string, number>();
 
   constructor() {
-    this.openMetrics.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
     const registers = this.registers;
     collectDefaultMetrics({ register: this.prometheus });
-    collectDefaultMetrics({ register: this.openMetrics });
     const counter = (name: string, help: string, labelNames: string[]) =>
       new Counter({ name, help, labelNames, registers });
     const histogram = (name: string, help: string, labelNames: string[], buckets: number[]) =>
@@ -160,10 +159,9 @@ export class GatewayMetrics {
     this.#llamaSkipped.inc({ model });
   }
 
-  /** The registries a collector's gauges go in. */
+  /** The registry every series goes in (a list, as prom-client's options take it). */
   get registers(): Registry[] {
-    // prom-client types a registry by its content type; a metric lives in both alike.
-    return [this.prometheus, this.openMetrics as unknown as Registry];
+    return [this.prometheus];
   }
 
   request(record: RequestRecord): void {

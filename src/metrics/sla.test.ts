@@ -32,6 +32,8 @@ function rec(over: Partial<RequestRecord> = {}): RequestRecord {
     cache: null,
     errorCode: null,
     stream: true,
+    modelAsked: null,
+    userAgent: null,
     ...over,
   };
 }
