@@ -6,6 +6,7 @@ import { statusReport } from "./admin/status.js";
 import { createStore } from "./cache/create-store.js";
 import { ResponseCache } from "./cache/response-cache.js";
 import type { ConfigProblem, GatewayConfig } from "./config/types.js";
+import { MachineReader } from "./dashboard/machine.js";
 import { GatewayError } from "./errors/gateway-error.js";
 import { createGpuInfo, type GpuInfo } from "./gpu/gpu-info.js";
 import { guardConnections } from "./http/connection-guard.js";
@@ -109,6 +110,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         createdAt: Math.floor(startedAt / 1000),
         isDraining: () => draining,
         observability,
+        machine: new MachineReader(() => gpu.read()),
       },
       admin: {
         status: () =>

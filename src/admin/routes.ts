@@ -42,8 +42,7 @@ const LOG_LINES = 200;
  * models named in the config can be loaded: no call takes a command, path, args or env.
  */
 export function adminRoutes(deps: AdminDeps): Route[] {
-  const status: Handler = async (ctx) =>
-    sendJson(ctx.res, 200, { ...deps.status(), cache: deps.cache.stats(), sla: deps.sla() });
+  const status: Handler = async (ctx) => sendJson(ctx.res, 200, statusBody(deps));
   const clearCache: Handler = async (ctx) => {
     const cleared = await deps.cache.clear();
     sendJson(ctx.res, 200, { cleared, store: deps.cache.stats().store });
@@ -94,6 +93,11 @@ export function adminRoutes(deps: AdminDeps): Route[] {
       handler: (ctx, rest) => byPath(deps, ctx, rest, "GET"),
     },
   ];
+}
+
+/** GET /admin/status's body: the models and generation, the cache's numbers, the SLA per model. */
+export function statusBody(deps: Pick<AdminDeps, "status" | "cache" | "sla">): Record<string, unknown> {
+  return { ...deps.status(), cache: deps.cache.stats(), sla: deps.sla() };
 }
 
 /** `/admin/models/{id}/{action}`: the id may hold slashes (percent-encoded or raw). */

@@ -1,5 +1,6 @@
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { Logger } from "pino";
+import { redisClient } from "../util/redis-client.js";
 import { type AnswerKind, answerBytes, type CachedAnswer } from "./answer.js";
 import type { CacheStore, StoreLimits, StoreStats } from "./store.js";
 
@@ -47,15 +48,9 @@ export class RedisStore implements CacheStore {
   constructor(url: string, limits: StoreLimits, log: Logger) {
     this.#limits = limits;
     this.#log = log;
-    this.#client = new Redis(url, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: COMMAND_TIMEOUT_MS,
-      connectTimeout: CONNECT_WAIT_MS,
-      retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-    });
-    this.#client.on("error", (error: Error) => this.#warn(error));
+    this.#client = redisClient(url, { commandMs: COMMAND_TIMEOUT_MS, connectMs: CONNECT_WAIT_MS }, (error) =>
+      this.#warn(error),
+    );
   }
 
   async ready(): Promise<void> {

@@ -74,7 +74,8 @@ export class ResponseCache {
     this.#store = store;
   }
 
-  async plan(input: PlanInput): Promise<CachePlan> {
+  /** What to do for a request; synchronous unless it is cacheable (the key needs the launch fingerprint). */
+  plan(input: PlanInput): CachePlan | Promise<CachePlan> {
     const answer = answerKindOf(input.route);
     if (answer === null) return { kind: "none" };
     const bypass = (reason: string): CachePlan => {
@@ -88,14 +89,15 @@ export class ResponseCache {
     const directives = clientDirectives(input.cacheControl);
     if (directives.noCache && directives.noStore) return bypass("Cache-Control: no-cache, no-store");
     if (directives.noCache) this.#bypasses++;
-    const fingerprint = await this.#fingerprints.of(input.model, input.binary);
-    return {
-      kind: "cache",
-      key: cacheKey(input.route, input.model.id, fingerprint, input.body),
-      answer,
-      lookup: !directives.noCache,
-      store: !directives.noStore,
-    };
+    return this.#fingerprints.of(input.model, input.binary).then(
+      (fingerprint): CachePlan => ({
+        kind: "cache",
+        key: cacheKey(input.route, input.model.id, fingerprint, input.body),
+        answer,
+        lookup: !directives.noCache,
+        store: !directives.noStore,
+      }),
+    );
   }
 
   /** The stored answer for `key`, counted as a hit; null counts nothing (see missed()). */

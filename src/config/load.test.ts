@@ -69,6 +69,7 @@ test("a minimal config gets every default", () => {
     },
     sla: { ttftMs: null, latencyMs: null, availability: 0.99, windowMs: 3_600_000 },
     history: { size: 1000, file: null, maxFileBytes: 16 * 1024 ** 2 },
+    dashboard: { enabled: true, public: false },
     cors: {
       origins: [],
       methods: ["GET", "POST"],

@@ -80,6 +80,7 @@ export function resolveConfig(parsed: ParsedConfig, baseDir: string, source: str
       file: parsed.history.file === null ? null : resolve(baseDir, parsed.history.file),
       maxFileBytes: parsed.history.maxFileSize,
     },
+    dashboard: { enabled: parsed.dashboard.enabled, public: parsed.dashboard.public },
     cors: resolveCors(parsed.cors),
     auth: resolveAuth(parsed, baseDir),
     rateLimit: resolveRateLimit(parsed.rateLimit),

@@ -4,7 +4,7 @@ import { modelNameSchema, modelSchema } from "./model-schema.js";
 import { slaSchema } from "./sla-schema.js";
 import { corsSchema, rateLimitSchema, serverTrafficFields } from "./traffic-schema.js";
 import type { LogLevel } from "./types.js";
-import { durationSchema, optionalSizeSchema, sizeSchema } from "./unit-schemas.js";
+import { durationSchema, optionalSizeSchema, redisUrlSchema, sizeSchema } from "./unit-schemas.js";
 
 /** `satisfies` both ways: adding a level to LogLevel without listing it here fails to compile. */
 const LOG_LEVELS = {
@@ -99,6 +99,18 @@ export function configSchema() {
       cache: cacheSchema(),
       sla: slaSchema(),
       history: historySchema(),
+      dashboard: z
+        .strictObject({
+          enabled: z.boolean().default(true).describe("Serve the web dashboard at /dashboard."),
+          public: z
+            .boolean()
+            .default(false)
+            .describe(
+              "Let the dashboard show models, requests and metrics without a key (read-only: loading, unloading and the playground still need keys). Default: its data needs an admin key.",
+            ),
+        })
+        .prefault({})
+        .describe("The embedded web dashboard (GET /dashboard)."),
       cors: corsSchema(),
       auth: authSchema(),
       rateLimit: rateLimitSchema(),
@@ -194,14 +206,9 @@ function cacheSchema() {
       ),
       maxEntrySize: sizeSchema("1MiB", "An answer larger than this is not stored (in memory or in Redis)."),
       ttl: durationSchema("10m", "How long an answer stays in the cache.", 1),
-      redis: z
-        .string()
-        .regex(/^rediss?:\/\//, "a redis:// or rediss:// URL")
-        .nullable()
-        .default(null)
-        .describe(
-          "redis:// URL: answers live in Redis (with ttl, each at most maxEntrySize), shared by every gateway that uses it; maxEntries and maxBytes then do not apply (bound Redis with its own maxmemory). null = in this process. A Redis that is down turns lookups into misses.",
-        ),
+      redis: redisUrlSchema(
+        "redis:// URL: answers live in Redis (with ttl, each at most maxEntrySize), shared by every gateway that uses it; maxEntries and maxBytes then do not apply (bound Redis with its own maxmemory). null = in this process. A Redis that is down turns lookups into misses.",
+      ),
     })
     .prefault({})
     .describe("The response cache for deterministic requests.");

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { durationSchema, sizeSchema } from "./unit-schemas.js";
+import { durationSchema, redisUrlSchema, sizeSchema } from "./unit-schemas.js";
 
 /**
  * Schemas of the traffic-control keys: the server's limits and timeouts, CORS and rate limits.
@@ -183,14 +183,9 @@ export function rateLimitSchema() {
       requestsPerMinute: fields.requestsPerMinute.default(null),
       tokensPerMinute: fields.tokensPerMinute.default(null),
       burst: fields.burst.default(20),
-      redis: z
-        .string()
-        .regex(/^rediss?:\/\//, "a redis:// or rediss:// URL")
-        .nullable()
-        .default(null)
-        .describe(
-          "redis:// URL: the counters live in Redis, so several gateways enforce one limit. null = counted in this process.",
-        ),
+      redis: redisUrlSchema(
+        "redis:// URL: the counters live in Redis, so several gateways enforce one limit. null = counted in this process.",
+      ),
     })
     .prefault({})
     .describe(

@@ -122,6 +122,7 @@ export interface GatewayConfig {
   /** The default SLA objectives (a model's own are in its ModelConfig). */
   readonly sla: SlaObjectives;
   readonly history: HistoryConfig;
+  readonly dashboard: { readonly enabled: boolean; readonly public: boolean };
   readonly cors: CorsConfig;
   readonly auth: AuthConfig;
   readonly rateLimit: RateLimitConfig;

@@ -100,3 +100,13 @@ export function overrideDurationSchema(description: string, minMs = 1) {
     .optional()
     .describe(`${description} ${DURATION.forms} Default: the top-level value.`);
 }
+
+/** A redis:// (or rediss://) URL, or null: in this process. */
+export function redisUrlSchema(description: string) {
+  return z
+    .string()
+    .regex(/^rediss?:\/\//, "a redis:// or rediss:// URL")
+    .nullable()
+    .default(null)
+    .describe(description);
+}

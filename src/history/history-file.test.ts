@@ -54,6 +54,8 @@ function record(n: number): RequestRecord {
     cache: "miss",
     errorCode: null,
     stream: true,
+    modelAsked: null,
+    userAgent: null,
   };
 }
 
@@ -147,6 +149,8 @@ test("a torn last line and lines without required fields are skipped", async () 
     cache: null,
     errorCode: null,
     stream: false,
+    modelAsked: null,
+    userAgent: null,
   });
 });
 

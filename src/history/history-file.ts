@@ -215,7 +215,15 @@ export class HistoryFile {
 
 type Raw = Record<string, unknown>;
 const NULLABLE_NUMBERS = ["ttfbMs", "queueMs", "upstreamMs", "tokensPerSecond"] as const;
-const NULLABLE_TEXTS = ["route", "model", "instance", "keyName", "errorCode"] as const;
+const NULLABLE_TEXTS = [
+  "route",
+  "model",
+  "instance",
+  "keyName",
+  "errorCode",
+  "modelAsked",
+  "userAgent",
+] as const;
 
 /**
  * A record from one line, or null. Only the fields every view needs are required; the rest

@@ -22,6 +22,8 @@ function record(n: number, fields: Partial<RequestRecord> = {}): RequestRecord {
     cache: null,
     errorCode: null,
     stream: false,
+    modelAsked: null,
+    userAgent: null,
     ...fields,
   };
 }

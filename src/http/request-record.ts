@@ -37,4 +37,10 @@ export interface RequestRecord {
   readonly errorCode: string | null;
   /** Whether the request was streamed. */
   readonly stream: boolean;
+  /**
+   * The client's own text, for the request history and the dashboard only (shown as text,
+   * never a label): the model name it asked for and its User-Agent, cut to 200 characters.
+   */
+  readonly modelAsked: string | null;
+  readonly userAgent: string | null;
 }

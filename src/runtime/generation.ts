@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { Dispatcher } from "undici";
-import { type AdminDeps, adminRoutes } from "../admin/routes.js";
+import { type AdminDeps, adminRoutes, statusBody } from "../admin/routes.js";
 import type { ResponseCache } from "../cache/response-cache.js";
 import type { GatewayConfig } from "../config/types.js";
+import type { MachineReader } from "../dashboard/machine.js";
+import { dashboardRoutes } from "../dashboard/routes.js";
 import { createRequestHandler } from "../http/handle-request.js";
 import { requestPipeline } from "../http/middleware/pipeline.js";
 import { Router } from "../http/router.js";
@@ -52,6 +54,7 @@ export interface GenerationShell {
   readonly isDraining: () => boolean;
   readonly admin: Pick<AdminDeps, "status" | "reload" | "gpu">;
   readonly observability: Observability;
+  readonly machine: MachineReader;
 }
 
 export interface GenerationParts {
@@ -73,6 +76,13 @@ export function buildGeneration(shell: GenerationShell, parts: GenerationParts):
   const { config } = parts;
   const catalog = new Catalog(config);
   const pool = modelPool(shell.scheduler, parts.groups);
+  const keys = KeyTable.fromConfig(config.auth, config.rateLimit);
+  const status = () =>
+    statusBody({
+      status: shell.admin.status,
+      cache: parts.cache,
+      sla: () => shell.observability.sla.report(),
+    });
   const router = new Router([
     ...routeTable({
       catalog,
@@ -109,8 +119,17 @@ export function buildGeneration(shell: GenerationShell, parts: GenerationParts):
         onSkipped: (model) => shell.observability.metrics.llamaSkipped(model),
       }),
     },
+    ...(config.dashboard.enabled
+      ? dashboardRoutes({
+          status,
+          feed: shell.observability.feed,
+          machine: shell.machine,
+          public: config.dashboard.public,
+          authRequired: !keys.isEmpty,
+          isDraining: shell.isDraining,
+        })
+      : []),
   ]);
-  const keys = KeyTable.fromConfig(config.auth, config.rateLimit);
   const handle = createRequestHandler({
     router,
     log: shell.log,

@@ -66,6 +66,8 @@ function record(over: Partial<RequestRecord> = {}): RequestRecord {
     cache: "miss",
     errorCode: null,
     stream: true,
+    modelAsked: null,
+    userAgent: null,
     ...over,
   };
 }

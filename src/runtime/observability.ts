@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { CacheStats } from "../cache/response-cache.js";
 import type { GatewayConfig } from "../config/types.js";
 import { HistoryFile } from "../history/history-file.js";
+import { LiveFeed } from "../history/live-feed.js";
 import { RequestHistory } from "../history/request-history.js";
 import type { RequestRecord } from "../http/request-record.js";
 import { GatewayMetrics } from "../metrics/gateway-metrics.js";
@@ -29,6 +30,8 @@ export class Observability {
   readonly metrics = new GatewayMetrics();
   readonly sla: SlaTracker;
   readonly history: RequestHistory | null;
+  /** Finished requests as they happen, numbered, for the dashboard's live stream. */
+  readonly feed = new LiveFeed(FEED_SIZE);
   readonly #file: HistoryFile | null;
 
   constructor(config: GatewayConfig, state: ObservedState, log: Logger) {
@@ -53,6 +56,7 @@ export class Observability {
     if (isOperatorRoute(record.route)) return;
     this.history?.add(record);
     this.#file?.append(record);
+    this.feed.publish(record);
   }
 
   supervisor(model: string, event: SupervisorEvent): void {
@@ -87,9 +91,18 @@ export class Observability {
   }
 }
 
-/** Scrapes, health checks and admin calls: counted in metrics, kept out of the request history. */
+/** Requests a dashboard that reconnects can catch up on. */
+const FEED_SIZE = 500;
+
+/** Scrapes, health checks, admin calls and the dashboard's own: counted in metrics, kept out of the request history. */
 function isOperatorRoute(route: string | null): boolean {
-  return route === "/metrics" || route === "/health" || (route?.startsWith("/admin/") ?? false);
+  if (route === null) return false;
+  return (
+    route === "/metrics" ||
+    route === "/health" ||
+    route.startsWith("/admin/") ||
+    route.startsWith("/dashboard")
+  );
 }
 
 const MODEL_STATES = ["loaded", "loading", "unloaded", "failed"] as const;

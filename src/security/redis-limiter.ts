@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { RateLimits } from "../config/security-types.js";
+import { redisClient } from "../util/redis-client.js";
 import type { LimitDecision, Limiter } from "./limiter.js";
 import { BUCKET_SCRIPT } from "./redis-bucket.lua.js";
 import { type LimitSpec, quotaHeaders, specOf } from "./token-bucket.js";
@@ -37,15 +38,9 @@ export class RedisLimiter implements Limiter {
 
   constructor(url: string, log: Logger) {
     this.#log = log;
-    this.#client = new Redis(url, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: COMMAND_TIMEOUT_MS,
-      connectTimeout: CONNECT_WAIT_MS,
-      retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-    });
-    this.#client.on("error", (error: Error) => this.#warn(error));
+    this.#client = redisClient(url, { commandMs: COMMAND_TIMEOUT_MS, connectMs: CONNECT_WAIT_MS }, (error) =>
+      this.#warn(error),
+    );
   }
 
   async ready(): Promise<void> {

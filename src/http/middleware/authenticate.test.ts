@@ -49,6 +49,16 @@ test("requirementOf: /health public, /metrics as configured, admin paths by pref
   assert.equal(requirementOf("/v1/chat/completions", true), "key");
 });
 
+test("requirementOf: the dashboard's page is public, its data needs an admin key unless dashboard.public", () => {
+  for (const path of ["/dashboard", "/dashboard/", "/dashboard/app.mjs", "/dashboard/vendor/uplot.mjs"])
+    assert.equal(requirementOf(path, false), "public", path);
+  assert.equal(requirementOf("/dashboard/api/config", false), "public");
+  assert.equal(requirementOf("/dashboard/api/state", false), "admin");
+  assert.equal(requirementOf("/dashboard/api/events", false), "admin");
+  assert.equal(requirementOf("/dashboard/api/state", false, true), "public");
+  assert.equal(requirementOf("/dashboardx", false, true), "key");
+});
+
 test("missing, malformed and wrong keys all get invalid_api_key with a WWW-Authenticate challenge", async () => {
   for (const headers of [
     {},

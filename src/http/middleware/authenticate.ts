@@ -3,23 +3,36 @@ import { GatewayError } from "../../errors/gateway-error.js";
 import { type Access, keyAccess, openAccess, publicAccess } from "../../security/access.js";
 import type { KeyEntry, KeyTable } from "../../security/key-table.js";
 import { presentedKey } from "../../security/presented-key.js";
-import { isAdminPath, type Step } from "./step.js";
+import { isAdminPath, isDashboardPath, type Step } from "./step.js";
 
 export interface AuthenticateDeps {
   readonly keys: KeyTable;
   /** Limits of callers without a key (per client address). */
   readonly defaults: RateLimits;
   readonly publicMetrics: boolean;
+  /** dashboard.public: the dashboard's data API answers without a key (read-only). */
+  readonly publicDashboard?: boolean;
 }
 
 export type Requirement = "public" | "key" | "admin";
 
-/** What a path needs; by path, so a route added under /admin later is guarded without a change here. */
-export function requirementOf(path: string, publicMetrics: boolean): Requirement {
+/**
+ * What a path needs; by path, so a route added under /admin later is guarded without a change
+ * here. The dashboard's page and assets hold no data and are public; its data API
+ * (/dashboard/api/...) needs an admin key unless dashboard.public, except its config call,
+ * which tells the page whether to ask for a key.
+ */
+export function requirementOf(path: string, publicMetrics: boolean, publicDashboard = false): Requirement {
   if (isAdminPath(path)) return "admin";
   if (path === "/health" || (publicMetrics && path === "/metrics")) return "public";
+  if (isDashboardPath(path)) {
+    if (!path.startsWith("/dashboard/api/") || path === DASHBOARD_CONFIG) return "public";
+    return publicDashboard ? "public" : "admin";
+  }
   return "key";
 }
+
+const DASHBOARD_CONFIG = "/dashboard/api/config";
 
 /** One message for a missing, malformed and wrong key: the answer must not tell them apart. */
 const UNAUTHORIZED =
@@ -45,7 +58,7 @@ export function authenticate(deps: AuthenticateDeps): Step {
 
   return (ctx) => {
     const path = ctx.path;
-    const needs = requirementOf(path, deps.publicMetrics);
+    const needs = requirementOf(path, deps.publicMetrics, deps.publicDashboard);
     if (needs === "public") {
       ctx.access = anonymous;
       return;

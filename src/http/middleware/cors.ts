@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { CorsConfig } from "../../config/security-types.js";
 import { GatewayError } from "../../errors/gateway-error.js";
 import { anyGlob } from "../../util/glob.js";
-import { isAdminPath, type Step } from "./step.js";
+import { isAdminPath, isDashboardPath, type Step } from "./step.js";
 
 function isPreflight(req: IncomingMessage): boolean {
   return req.method === "OPTIONS" && req.headers["access-control-request-method"] !== undefined;
@@ -35,13 +35,13 @@ export function cors(config: CorsConfig): Step {
     const { req, res } = ctx;
     const origin = req.headers.origin;
     if (origin === undefined) return;
-    const admin = isAdminPath(ctx.path);
+    const admin = isAdminPath(ctx.path) || isDashboardPath(ctx.path);
     const allowed = !admin && (wildcard || allowsOrigin(origin));
     if (!allowed && !(isSameOrigin(origin, req.headers.host) && !isPreflight(req))) {
       throw new GatewayError(
         "forbidden",
         admin
-          ? "admin routes are not available to cross-origin requests"
+          ? "admin and dashboard routes are not available to cross-origin requests"
           : "this origin is not allowed: add it to cors.origins",
       );
     }

@@ -9,7 +9,7 @@ import { rateLimit } from "./rate-limit.js";
 import type { Step } from "./step.js";
 
 export interface PipelineDeps {
-  readonly config: Pick<GatewayConfig, "server" | "cors" | "auth" | "rateLimit">;
+  readonly config: Pick<GatewayConfig, "server" | "cors" | "auth" | "rateLimit" | "dashboard">;
   readonly keys: KeyTable;
   readonly limiter: Limiter;
 }
@@ -32,7 +32,12 @@ export function requestPipeline(deps: PipelineDeps): Step[] {
   const steps: Array<Step | null> = [
     hostCheck(server),
     cors(deps.config.cors),
-    authenticate({ keys: deps.keys, defaults, publicMetrics: deps.config.auth.publicMetrics }),
+    authenticate({
+      keys: deps.keys,
+      defaults,
+      publicMetrics: deps.config.auth.publicMetrics,
+      publicDashboard: deps.config.dashboard.public,
+    }),
     rateLimit(deps.limiter),
     bodyLimit(server.bodyLimitBytes),
   ];

@@ -4,7 +4,7 @@ import { GatewayError } from "../../errors/gateway-error.js";
 import type { Access } from "../../security/access.js";
 import type { LimitDecision, Limiter } from "../../security/limiter.js";
 import type { RequestContext, RequestWork } from "../context.js";
-import { isAdminPath, type Step } from "./step.js";
+import { isAdminPath, isDashboardPath, type Step } from "./step.js";
 
 /**
  * Prompt tokens before the body is read: about 4 bytes of JSON per token for English text
@@ -62,7 +62,7 @@ export function rateLimit(limiter: Limiter): Step {
   return async (ctx) => {
     const { access, res } = ctx;
     const limits = access.limits;
-    if (access.kind === "public" || isAdminPath(ctx.path)) return;
+    if (access.kind === "public" || isAdminPath(ctx.path) || isDashboardPath(ctx.path)) return;
     if (limits.requestsPerMinute === null && limits.tokensPerMinute === null) return;
     const bucket = access.keyName === null ? `addr:${ctx.clientAddress}` : `key:${access.keyName}`;
     const estimate = limits.tokensPerMinute === null ? 0 : estimatePromptTokens(ctx.req);

@@ -19,6 +19,11 @@ export function isAdminPath(path: string): boolean {
   return path === "/admin" || path.startsWith("/admin/") || path.startsWith("/upstream/");
 }
 
+/** The dashboard's page, assets and data API (/dashboard/api/...): same-origin only, never rate limited. */
+export function isDashboardPath(path: string): boolean {
+  return path === "/dashboard" || path.startsWith("/dashboard/");
+}
+
 export function pathOf(url: string | undefined): string {
   const raw = url ?? "/";
   const query = raw.indexOf("?");

@@ -62,16 +62,18 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
     ctx.facts.modelServed = model.id;
     const upstream = upstreamBody(spec, raw, body);
     const cache = deps.cache ?? null;
-    const plan =
+    const planned =
       cache === null
         ? null
-        : await cache.plan({
+        : cache.plan({
             route: spec.path,
             model,
             binary: deps.binary ?? "",
             body,
             cacheControl: ctx.req.headers["cache-control"],
           });
+    // Only a cacheable request waits for its key; the others go on without a turn of the loop.
+    const plan = planned instanceof Promise ? await planned : planned;
     if (plan?.kind === "bypass") {
       ctx.facts.cache = "bypass";
       ctx.res.setHeader("x-cache", "BYPASS");
