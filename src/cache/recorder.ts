@@ -1,3 +1,4 @@
+import { objectEnd } from "../proxy/json-bytes.js";
 import type { AnswerKind, CachedAnswer } from "./answer.js";
 import { StreamAssembler } from "./stream-assembler.js";
 
@@ -36,22 +37,43 @@ export function recorder(kind: AnswerKind, streamed: boolean, maxBytes: number):
   };
 }
 
-function wholeAnswer(kind: AnswerKind, body: Buffer): CachedAnswer | null {
+const EMBEDDING_LIST = Buffer.from('"object":"list"');
+const EMBEDDING_DATA = Buffer.from('"data":[');
+
+const TIMINGS = Buffer.from(',"timings":{');
+
+/** The answer without llama-server's `timings` (they describe the original run), cut out byte-wise. */
+function withoutTimings(body: Buffer): Buffer {
+  const at = body.indexOf(TIMINGS);
+  if (at === -1) return body;
+  const end = objectEnd(body, at + TIMINGS.length - 1);
+  return end === -1 ? body : Buffer.concat([body.subarray(0, at), body.subarray(end)]);
+}
+
+/**
+ * An answer read whole, kept as llama-server wrote it less its `timings`: a completion is
+ * parsed once to check it is one finished choice; an embedding list, whose vectors make parsing
+ * costly, only by its keys (llama-server answered 200 with it as JSON).
+ */
+function wholeAnswer(kind: AnswerKind, whole: Buffer): CachedAnswer | null {
+  const body = withoutTimings(whole);
+  const json = body.toString("utf8");
+  if (kind === "embedding") {
+    const list = body[0] === OPEN_BRACE && body.includes(EMBEDDING_LIST) && body.includes(EMBEDDING_DATA);
+    return list ? { kind, json } : null;
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString("utf8"));
+    parsed = JSON.parse(json);
   } catch {
     return null;
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return null;
-  const answer = parsed as Record<string, unknown>;
-  if (kind === "embedding") {
-    return Array.isArray(answer.data) ? { kind, json: body.toString("utf8") } : null;
-  }
-  const choices = answer.choices;
+  const choices = (parsed as Record<string, unknown>).choices;
   if (!Array.isArray(choices) || choices.length !== 1) return null;
   const choice = choices[0] as Record<string, unknown> | null;
   if (choice === null || typeof choice !== "object" || !GOOD_FINISH.has(choice.finish_reason)) return null;
-  delete answer.timings;
-  return { kind, json: JSON.stringify(answer) };
+  return { kind, json };
 }
+
+const OPEN_BRACE = 0x7b;
