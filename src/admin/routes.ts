@@ -28,6 +28,8 @@ export interface AdminDeps {
   readonly status: () => Record<string, unknown>;
   readonly reload: () => Promise<ReloadOutcome>;
   readonly gpu: () => Promise<unknown>;
+  /** The shutdown drain started: following log streams end. */
+  readonly isDraining?: () => boolean;
   /** How long an unload without force waits for the model's requests. */
   readonly drainTimeoutMs: number;
   readonly bodyLimitBytes: number;
@@ -145,7 +147,8 @@ async function act(
     case "logs": {
       const lines = Number(query.get("lines") ?? LOG_LINES);
       const count = Number.isInteger(lines) && lines > 0 ? Math.min(lines, 10_000) : LOG_LINES;
-      if (query.get("follow") === "1" || query.get("follow") === "true") return followLogs(ctx, group, count);
+      if (query.get("follow") === "1" || query.get("follow") === "true")
+        return followLogs(ctx, group, count, deps.isDraining);
       const instances = group
         .backends()
         .map((backend) => ({ name: backend.name, lines: backend.logs(count) }));

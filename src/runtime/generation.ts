@@ -105,6 +105,7 @@ export function buildGeneration(shell: GenerationShell, parts: GenerationParts):
       scheduler: shell.scheduler,
       cache: parts.cache,
       history: shell.observability.history,
+      isDraining: shell.isDraining,
       sla: () => shell.observability.sla.report(),
       drainTimeoutMs: config.server.shutdownTimeoutMs,
       bodyLimitBytes: config.server.bodyLimitBytes,
