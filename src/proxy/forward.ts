@@ -214,10 +214,12 @@ export function forward(
           size += chunk.length;
           return;
         }
-        if (tap !== undefined && status < 300) tap(chunk);
         // Each complete event is written at once; reading pauses while the client's socket is full.
         const out = rewriter.push(chunk);
-        if (out !== null && !res.write(out)) {
+        const flowing = out === null || res.write(out);
+        // The tap sees the chunk once its bytes are on their way: recording never delays them.
+        if (tap !== undefined && status < 300) tap(chunk);
+        if (!flowing) {
           c.pause();
           if (!waitingForDrain) res.once("drain", onDrain);
           waitingForDrain = true;
