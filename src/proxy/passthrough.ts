@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
 import type { Dispatcher } from "undici";
 import type { Endpoint } from "../process/supervisor.js";
-import { isAbort, upstreamError } from "./upstream-error.js";
+import { isAbort, isRetryable, upstreamError } from "./upstream-error.js";
 
 export interface PassthroughInput {
   readonly endpoint: Endpoint;
@@ -47,9 +47,8 @@ export async function passthrough(
     if (typeof value === "string") headers[name] = value;
   }
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
-  let upstream: Dispatcher.ResponseData;
-  try {
-    upstream = await dispatcher.request({
+  const send = () =>
+    dispatcher.request({
       origin: `http://127.0.0.1:${input.endpoint.port}`,
       path: input.path,
       method: (req.method ?? "GET") as Dispatcher.HttpMethod,
@@ -58,6 +57,15 @@ export async function passthrough(
       signal: input.signal,
       headersTimeout: input.headersTimeoutMs,
       bodyTimeout: input.idleTimeoutMs,
+    });
+  let upstream: Dispatcher.ResponseData;
+  try {
+    // A pooled keep-alive connection llama-server closed as it was reused fails before any
+    // response byte; without a body (its stream cannot be replayed) one retry on a fresh
+    // connection is safe, as in forward().
+    upstream = await send().catch((error: unknown) => {
+      if (hasBody || !isRetryable(error) || input.signal.aborted) throw error;
+      return send();
     });
   } catch (error) {
     if (isAbort(error) || input.signal.aborted) return;
