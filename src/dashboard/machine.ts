@@ -30,18 +30,24 @@ export class MachineReader {
   #lastCpu = process.cpuUsage();
   #lastAt = performance.now();
   #delay: ReturnType<typeof monitorEventLoopDelay> | null = null;
+  #watchers = 0;
 
   constructor(gpu: () => Promise<GpuReport>) {
     this.#gpu = gpu;
   }
 
-  /** Starts the event-loop delay monitor; returns its stop. */
+  /** Starts the event-loop delay monitor (shared by every viewer); returns this viewer's stop. */
   watch(): () => void {
+    this.#watchers++;
     if (this.#delay === null) {
       this.#delay = monitorEventLoopDelay({ resolution: 20 });
       this.#delay.enable();
     }
+    let stopped = false;
     return () => {
+      if (stopped) return;
+      stopped = true;
+      if (--this.#watchers > 0) return;
       this.#delay?.disable();
       this.#delay = null;
     };
