@@ -42,6 +42,10 @@ The gateway is up. Try:
 
   curl ${url}/v1/models
 
+  curl ${url}/metrics                          # Prometheus, llama.cpp's own series merged in
+
+Open ${url}/dashboard in a browser: models, live requests and charts, logs, a playground.
+
 Ctrl-C stops it (and its llama-server children).`);
   }
 });
