@@ -1,6 +1,5 @@
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
-import { redisClient } from "../util/redis-client.js";
+import { RedisConnection } from "../util/redis-client.js";
 import { type AnswerKind, answerBytes, type CachedAnswer } from "./answer.js";
 import type { CacheStore, StoreLimits, StoreStats } from "./store.js";
 
@@ -10,7 +9,6 @@ const COMMAND_TIMEOUT_MS = 300;
 /** How long ready() waits for a first connection (it delays the gateway's start). */
 const CONNECT_WAIT_MS = 2_000;
 /** While Redis is down, one warning per this interval, not one per request. */
-const WARN_EVERY_MS = 10_000;
 /** Keys per SCAN step and per UNLINK in clear(). */
 const CLEAR_BATCH = 500;
 const KINDS: ReadonlySet<string> = new Set<AnswerKind>(["chat", "text", "embedding"]);
@@ -39,31 +37,27 @@ function decode(value: string): CachedAnswer | null {
  */
 export class RedisStore implements CacheStore {
   readonly kind = "redis";
-  readonly #client: Redis;
+  readonly #redis: RedisConnection;
   readonly #limits: StoreLimits;
-  readonly #log: Logger;
   #errors = 0;
-  #lastWarning = -Infinity;
 
   constructor(url: string, limits: StoreLimits, log: Logger) {
     this.#limits = limits;
-    this.#log = log;
-    this.#client = redisClient(url, { commandMs: COMMAND_TIMEOUT_MS, connectMs: CONNECT_WAIT_MS }, (error) =>
-      this.#warn(error),
+    this.#redis = new RedisConnection(
+      url,
+      { commandMs: COMMAND_TIMEOUT_MS, connectMs: CONNECT_WAIT_MS },
+      log,
+      "response cache store (redis) unavailable: lookups are misses",
     );
   }
 
-  async ready(): Promise<void> {
-    try {
-      await this.#client.connect();
-    } catch (error) {
-      this.#warn(error);
-    }
+  ready(): Promise<void> {
+    return this.#redis.ready();
   }
 
   async get(key: string): Promise<CachedAnswer | null> {
     try {
-      const value = await this.#client.get(KEY_PREFIX + key);
+      const value = await this.#redis.client.get(KEY_PREFIX + key);
       return value === null ? null : decode(value);
     } catch (error) {
       this.#failed(error);
@@ -73,7 +67,7 @@ export class RedisStore implements CacheStore {
 
   set(key: string, answer: CachedAnswer): void {
     if (answerBytes(answer) > this.#limits.maxEntryBytes) return;
-    this.#client
+    this.#redis.client
       .set(KEY_PREFIX + key, encode(answer), "PX", this.#limits.ttlMs)
       .catch((error: unknown) => this.#failed(error));
   }
@@ -84,9 +78,15 @@ export class RedisStore implements CacheStore {
     let cursor = "0";
     try {
       do {
-        const [next, keys] = await this.#client.scan(cursor, "MATCH", `${KEY_PREFIX}*`, "COUNT", CLEAR_BATCH);
+        const [next, keys] = await this.#redis.client.scan(
+          cursor,
+          "MATCH",
+          `${KEY_PREFIX}*`,
+          "COUNT",
+          CLEAR_BATCH,
+        );
         cursor = next;
-        if (keys.length > 0) dropped += await this.#client.unlink(...keys);
+        if (keys.length > 0) dropped += await this.#redis.client.unlink(...keys);
       } while (cursor !== "0");
     } catch (error) {
       this.#failed(error);
@@ -98,22 +98,12 @@ export class RedisStore implements CacheStore {
     return { entries: null, bytes: null, evictions: 0, expirations: 0, errors: this.#errors };
   }
 
-  async close(): Promise<void> {
-    await this.#client.quit().catch(() => this.#client.disconnect());
+  close(): Promise<void> {
+    return this.#redis.close();
   }
 
   #failed(error: unknown): void {
     this.#errors++;
-    this.#warn(error);
-  }
-
-  #warn(error: unknown): void {
-    const now = performance.now();
-    if (now - this.#lastWarning < WARN_EVERY_MS) return;
-    this.#lastWarning = now;
-    this.#log.warn(
-      { err: (error as Error).message ?? String(error) },
-      "response cache store (redis) unavailable: lookups are misses",
-    );
+    this.#redis.warn(error);
   }
 }

@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { RateLimits } from "../config/security-types.js";
-import { redisClient } from "../util/redis-client.js";
+import { RedisConnection } from "../util/redis-client.js";
 import type { LimitDecision, Limiter } from "./limiter.js";
 import { BUCKET_SCRIPT } from "./redis-bucket.lua.js";
 import { type LimitSpec, quotaHeaders, specOf } from "./token-bucket.js";
@@ -11,8 +10,6 @@ const KEY_PREFIX = "llamawrapper:ratelimit:";
 /** A rate limit must never hold a request long: past this, Redis is treated as down. */
 const COMMAND_TIMEOUT_MS = 1_000;
 const CONNECT_WAIT_MS = 5_000;
-/** While Redis is down, one warning per this interval, not one per request. */
-const WARN_EVERY_MS = 10_000;
 
 const ADMIT_UNCOUNTED: LimitDecision = { allowed: true, retryAfterMs: 0, headers: {} };
 
@@ -31,24 +28,20 @@ function bucketArgs(spec: LimitSpec): string[] {
  * down must not take the gateway down with it. The URL is never logged (it may hold a password).
  */
 export class RedisLimiter implements Limiter {
-  readonly #client: Redis;
-  readonly #log: Logger;
+  readonly #redis: RedisConnection;
   readonly #sha = createHash("sha1").update(BUCKET_SCRIPT).digest("hex");
-  #lastWarning = -Infinity;
 
   constructor(url: string, log: Logger) {
-    this.#log = log;
-    this.#client = redisClient(url, { commandMs: COMMAND_TIMEOUT_MS, connectMs: CONNECT_WAIT_MS }, (error) =>
-      this.#warn(error),
+    this.#redis = new RedisConnection(
+      url,
+      { commandMs: COMMAND_TIMEOUT_MS, connectMs: CONNECT_WAIT_MS },
+      log,
+      "rate-limit store (redis) unavailable: requests are admitted uncounted",
     );
   }
 
-  async ready(): Promise<void> {
-    try {
-      await this.#client.connect();
-    } catch (error) {
-      this.#warn(error);
-    }
+  ready(): Promise<void> {
+    return this.#redis.ready();
   }
 
   async take(bucket: string, limits: RateLimits, tokens: number, count = 1): Promise<LimitDecision> {
@@ -64,7 +57,7 @@ export class RedisLimiter implements Limiter {
       const state = { requests: Number(requests), tokens: Number(tokenLevel), at: 0 };
       return { allowed: allowed === 1, retryAfterMs: Number(wait), headers: quotaHeaders(spec, state) };
     } catch (error) {
-      this.#warn(error);
+      this.#redis.warn(error);
       return ADMIT_UNCOUNTED;
     }
   }
@@ -72,30 +65,30 @@ export class RedisLimiter implements Limiter {
   settle(bucket: string, limits: RateLimits, tokenDelta: number): void {
     if (tokenDelta === 0 || limits.tokensPerMinute === null) return;
     const args = [...bucketArgs(specOf(limits)), "0", "adjust", String(tokenDelta)];
-    this.#run(bucket, args).catch((error: unknown) => this.#warn(error));
+    this.#run(bucket, args).catch((error: unknown) => this.#redis.warn(error));
   }
 
-  async close(): Promise<void> {
-    await this.#client.quit().catch(() => this.#client.disconnect());
+  close(): Promise<void> {
+    return this.#redis.close();
   }
 
   async #run(bucket: string, args: string[]): Promise<[number, string, string, string]> {
     const key = KEY_PREFIX + bucket;
     try {
-      return (await this.#client.evalsha(this.#sha, 1, key, ...args)) as [number, string, string, string];
+      return (await this.#redis.client.evalsha(this.#sha, 1, key, ...args)) as [
+        number,
+        string,
+        string,
+        string,
+      ];
     } catch (error) {
       if (!String((error as Error).message).startsWith("NOSCRIPT")) throw error;
-      return (await this.#client.eval(BUCKET_SCRIPT, 1, key, ...args)) as [number, string, string, string];
+      return (await this.#redis.client.eval(BUCKET_SCRIPT, 1, key, ...args)) as [
+        number,
+        string,
+        string,
+        string,
+      ];
     }
-  }
-
-  #warn(error: unknown): void {
-    const now = performance.now();
-    if (now - this.#lastWarning < WARN_EVERY_MS) return;
-    this.#lastWarning = now;
-    this.#log.warn(
-      { err: (error as Error).message ?? String(error) },
-      "rate-limit store (redis) unavailable: requests are admitted uncounted",
-    );
   }
 }
