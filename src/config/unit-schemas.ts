@@ -24,12 +24,8 @@ const SIZE: Unit = {
   forms: 'A size: "512KiB", "10MiB", "1GB" (SI), or a number of bytes.',
 };
 
-/**
- * A string or number in YAML, a number of base units after parsing. The JSON schema is
- * generated from the input side (io: "input"), so editors see string | number and the
- * default as the user would write it; `prefault` (not `default`) makes zod parse that default.
- */
-function unitValue(unit: Unit, fallback: string, min: number, description: string) {
+/** A string or number in YAML, parsed to a number of base units of at least `min`. */
+function parsedUnit(unit: Unit, min: number) {
   return z
     .union([z.string(), z.number()], { error: `expected a ${unit.kind} (string or number)` })
     .transform((input, ctx) => {
@@ -39,7 +35,16 @@ function unitValue(unit: Unit, fallback: string, min: number, description: strin
         ctx.issues.push({ code: "custom", message: `must be at least ${min} ${unit.base}`, input });
       } else return parsed.value;
       return z.NEVER;
-    })
+    });
+}
+
+/**
+ * A string or number in YAML, a number of base units after parsing. The JSON schema is
+ * generated from the input side (io: "input"), so editors see string | number and the
+ * default as the user would write it; `prefault` (not `default`) makes zod parse that default.
+ */
+function unitValue(unit: Unit, fallback: string, min: number, description: string) {
+  return parsedUnit(unit, min)
     .prefault(fallback)
     .describe(`${description} ${unit.forms} Default ${fallback}.`);
 }
@@ -56,16 +61,7 @@ export function sizeSchema(fallback: string, description: string) {
 
 /** An optional unit field: absent or null stays null ("not set"), anything else is parsed. */
 function optionalUnitValue(unit: Unit, min: number, description: string) {
-  return z
-    .union([z.string(), z.number()], { error: `expected a ${unit.kind} (string or number)` })
-    .transform((input, ctx) => {
-      const parsed = unit.parse(input);
-      if (!parsed.ok) ctx.issues.push({ code: "custom", message: parsed.error, input });
-      else if (parsed.value < min) {
-        ctx.issues.push({ code: "custom", message: `must be at least ${min} ${unit.base}`, input });
-      } else return parsed.value;
-      return z.NEVER;
-    })
+  return parsedUnit(unit, min)
     .nullable()
     .default(null)
     .describe(`${description} ${unit.forms} Default: not set.`);
@@ -86,16 +82,7 @@ export function optionalSizeSchema(description: string) {
  * null turns it off, anything else is parsed to milliseconds.
  */
 export function overrideDurationSchema(description: string, minMs = 1) {
-  return z
-    .union([z.string(), z.number()], { error: "expected a duration (string or number)" })
-    .transform((input, ctx) => {
-      const parsed = DURATION.parse(input);
-      if (!parsed.ok) ctx.issues.push({ code: "custom", message: parsed.error, input });
-      else if (parsed.value < minMs) {
-        ctx.issues.push({ code: "custom", message: `must be at least ${minMs} ms`, input });
-      } else return parsed.value;
-      return z.NEVER;
-    })
+  return parsedUnit(DURATION, minMs)
     .nullable()
     .optional()
     .describe(`${description} ${DURATION.forms} Default: the top-level value.`);
