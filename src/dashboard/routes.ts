@@ -1,3 +1,4 @@
+import { GatewayError } from "../errors/gateway-error.js";
 import type { FeedEntry, LiveFeed } from "../history/live-feed.js";
 import type { Handler, RequestContext } from "../http/context.js";
 import type { Route } from "../http/router.js";
@@ -44,12 +45,7 @@ export function dashboardRoutes(deps: DashboardDeps): Route[] {
       assets ??= loadAssets();
       const wanted = path ?? ctx.path;
       const found = assets.get(wanted === "/dashboard/" ? "/dashboard/index.html" : wanted);
-      if (found === undefined) {
-        sendJson(ctx.res, 404, {
-          error: { message: "no such dashboard file", type: "invalid_request_error", code: "not_found" },
-        });
-        return;
-      }
+      if (found === undefined) throw new GatewayError("not_found", `no dashboard file ${wanted}`);
       sendAsset(ctx, found);
     };
   return [
@@ -93,8 +89,9 @@ function sendAsset(ctx: RequestContext, asset: Asset): void {
 
 function stateHandler(deps: DashboardDeps): Handler {
   return async (ctx) => {
-    const stop = deps.machine.watch();
-    const machine = await deps.machine.read().finally(stop);
+    // The event-loop lag is what a watching live stream has seen (0 when none watches): a
+    // monitor started for this one read would have seen nothing yet.
+    const machine = await deps.machine.read();
     const requests = deps.feed.latest(INITIAL_REQUESTS).map((entry) => ({ ...entry.record, seq: entry.seq }));
     sendJson(ctx.res, 200, { status: deps.status(), requests, machine });
   };

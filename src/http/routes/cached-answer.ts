@@ -4,7 +4,7 @@ import { newAnswerId, replayJson, replayStream } from "../../cache/replay.js";
 import type { CachePlan, ResponseCache } from "../../cache/response-cache.js";
 import { toGatewayError } from "../../errors/gateway-error.js";
 import type { ForwardOutcome } from "../../proxy/forward.js";
-import { UsageTally } from "../../proxy/usage.js";
+import { type Usage, UsageTally } from "../../proxy/usage.js";
 import type { RequestContext } from "../context.js";
 
 /** How the client asked for its answer. */
@@ -87,12 +87,11 @@ function setCacheHeader(ctx: RequestContext, value: "HIT" | "MISS" | "BYPASS"): 
 function replay(ctx: RequestContext, answer: CachedAnswer, reply: ReplyShape): void {
   const { res } = ctx;
   ctx.facts.cache = "hit";
-  const tally = new UsageTally("openai");
-  tally.scan(Buffer.from(answer.json));
-  ctx.facts.usage = tally.result();
   setCacheHeader(ctx, "HIT");
   const shape = { modelName: reply.modelName, created: Math.floor(Date.now() / 1000), id: newAnswerId() };
   if (reply.stream && answer.kind !== "embedding") {
+    // The replayed stream carries usage only when the client asked: count it from the answer.
+    ctx.facts.usage = usageOf(Buffer.from(answer.json));
     const body = replayStream(answer, shape, reply.includeUsage);
     if (!res.headersSent) {
       res.writeHead(200, {
@@ -105,6 +104,13 @@ function replay(ctx: RequestContext, answer: CachedAnswer, reply: ReplyShape): v
     return;
   }
   const body = replayJson(answer, shape);
+  ctx.facts.usage = usageOf(body);
   res.writeHead(200, { "content-type": "application/json; charset=utf-8", "content-length": body.length });
   res.end(body);
+}
+
+function usageOf(answer: Buffer): Usage | null {
+  const tally = new UsageTally("openai");
+  tally.scan(answer);
+  return tally.result();
 }
