@@ -1,4 +1,5 @@
 import type { RequestContext } from "../http/context.js";
+import { openEventStream } from "../http/send.js";
 import type { ModelGroup } from "../scheduler/model-group.js";
 
 const DRAIN_CHECK_MS = 1_000;
@@ -15,11 +16,7 @@ export async function followLogs(
   isDraining: () => boolean = () => false,
 ): Promise<void> {
   const { res } = ctx;
-  res.writeHead(200, {
-    "content-type": "text/event-stream",
-    "cache-control": "no-cache",
-    "x-accel-buffering": "no",
-  });
+  openEventStream(res);
   const send = (instance: string, line: string) =>
     res.write(`event: line\ndata: ${JSON.stringify({ instance, line })}\n\n`);
   for (const backend of group.backends()) for (const line of backend.logs(count)) send(backend.name, line);

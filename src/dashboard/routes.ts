@@ -2,7 +2,7 @@ import { GatewayError } from "../errors/gateway-error.js";
 import type { FeedEntry, LiveFeed } from "../history/live-feed.js";
 import type { Handler, RequestContext } from "../http/context.js";
 import type { Route } from "../http/router.js";
-import { sendJson } from "../http/send.js";
+import { openEventStream, sendJson } from "../http/send.js";
 import { type Asset, loadAssets } from "./assets.js";
 import type { MachineReader } from "./machine.js";
 
@@ -100,11 +100,7 @@ function stateHandler(deps: DashboardDeps): Handler {
 function eventsHandler(deps: DashboardDeps): Handler {
   return async (ctx) => {
     const { res } = ctx;
-    res.writeHead(200, {
-      "content-type": "text/event-stream",
-      "cache-control": "no-cache",
-      "x-accel-buffering": "no",
-    });
+    openEventStream(res);
     const send = (event: string, data: unknown, id?: number) =>
       res.write(`${id === undefined ? "" : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     const sendRequest = (entry: FeedEntry) => send("request", { ...entry.record, seq: entry.seq }, entry.seq);

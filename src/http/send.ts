@@ -17,6 +17,18 @@ export function sendJson(
   res.end(body);
 }
 
+/**
+ * Starts a server-sent-event stream: 200 with headers that keep caches and buffering proxies
+ * (nginx's X-Accel-Buffering) from holding events back.
+ */
+export function openEventStream(res: ServerResponse): void {
+  res.writeHead(200, {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache",
+    "x-accel-buffering": "no",
+  });
+}
+
 export interface ErrorAnswer {
   /** The route's error shape (http/error-dialect.ts); OpenAI's when not given. */
   readonly dialect?: ErrorDialect;

@@ -6,6 +6,7 @@ import { toGatewayError } from "../../errors/gateway-error.js";
 import type { ForwardOutcome } from "../../proxy/forward.js";
 import { type Usage, UsageTally } from "../../proxy/usage.js";
 import type { RequestContext } from "../context.js";
+import { openEventStream } from "../send.js";
 
 /** How the client asked for its answer. */
 export interface ReplyShape {
@@ -93,13 +94,7 @@ function replay(ctx: RequestContext, answer: CachedAnswer, reply: ReplyShape): v
     // The replayed stream carries usage only when the client asked: count it from the answer.
     ctx.facts.usage = usageOf(Buffer.from(answer.json));
     const body = replayStream(answer, shape, reply.includeUsage);
-    if (!res.headersSent) {
-      res.writeHead(200, {
-        "content-type": "text/event-stream",
-        "cache-control": "no-cache",
-        "x-accel-buffering": "no",
-      });
-    }
+    if (!res.headersSent) openEventStream(res);
     res.end(body);
     return;
   }

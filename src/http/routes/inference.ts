@@ -13,7 +13,7 @@ import { answerThroughCache } from "./cached-answer.js";
 import { knownModel } from "./model-lookup.js";
 import { DEFAULT_REQUEST_LIMITS } from "./request-shape.js";
 import { estimateWork } from "./request-work.js";
-import { upstreamBody } from "./upstream-body.js";
+import { clientAsksUsage, upstreamBody } from "./upstream-body.js";
 import { validateRequest } from "./validate-request.js";
 import { waitNotices } from "./wait-notices.js";
 
@@ -83,7 +83,7 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
     const notices = streamed ? waitNotices(ctx.res, waitingFor(deps, model.id)) : null;
     try {
       if (cache !== null && plan?.kind === "cache") {
-        const reply = { stream: streamed, includeUsage: asksUsage(body), modelName };
+        const reply = { stream: streamed, includeUsage: clientAsksUsage(body), modelName };
         await answerThroughCache(ctx, cache, plan, reply, serve);
       } else {
         await serve(undefined);
@@ -155,15 +155,6 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
       }
     }
   };
-}
-
-function asksUsage(body: Record<string, unknown>): boolean {
-  const options = body.stream_options;
-  return (
-    typeof options === "object" &&
-    options !== null &&
-    (options as Record<string, unknown>).include_usage === true
-  );
 }
 
 /** What a waiting streaming request is told in its SSE comment lines. */

@@ -11,7 +11,8 @@ export interface UpstreamBody {
 const INCLUDE_USAGE = Buffer.from('"stream_options":{"include_usage":true},');
 const OPEN_BRACE = 0x7b;
 
-function clientAsksUsage(body: Body): boolean {
+/** Whether the client asked for a stream's usage chunk (`stream_options.include_usage`). */
+export function clientAsksUsage(body: Body): boolean {
   const options = body.stream_options;
   return typeof options === "object" && options !== null && (options as Body).include_usage === true;
 }

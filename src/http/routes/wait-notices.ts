@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import { openEventStream } from "../send.js";
 
 export interface WaitNoticeTiming {
   /** A request that gets its answer sooner sees nothing (and keeps its real HTTP status). */
@@ -35,11 +36,7 @@ export function waitNotices(
     if (res.destroyed || res.writableEnded) return;
     if (!started) {
       started = true;
-      res.writeHead(200, {
-        "content-type": "text/event-stream",
-        "cache-control": "no-cache",
-        "x-accel-buffering": "no",
-      });
+      openEventStream(res);
     }
     const line = describe(Math.round((performance.now() - since) / 1000)).replace(/[\r\n]/g, " ");
     res.write(`: ${line}\n\n`);
