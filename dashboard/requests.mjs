@@ -21,6 +21,7 @@ const FIELDS = [
   "model",
   "modelAsked",
   "instance",
+  "routing",
   "keyName",
   "usage",
   "tokensPerSecond",

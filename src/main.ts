@@ -1,5 +1,7 @@
+import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import type { Logger } from "pino";
 import { Agent } from "undici";
 import { statusReport } from "./admin/status.js";
@@ -12,12 +14,14 @@ import { createGpuInfo, type GpuInfo } from "./gpu/gpu-info.js";
 import { guardConnections } from "./http/connection-guard.js";
 import { clientErrorHandler } from "./http/middleware/client-error.js";
 import { refuseConnect, refuseExpectation } from "./http/protocol-refusals.js";
+import { cacheDir } from "./llama/cache-dir.js";
 import type { RuntimeRecord } from "./process/runtime-record.js";
 import { compileHttpParser } from "./proxy/compile-http-parser.js";
 import { InFlight } from "./runtime/in-flight.js";
 import { limitsFor } from "./runtime/memory-budget.js";
 import { Observability } from "./runtime/observability.js";
 import { type LoadedConfig, Runtime } from "./runtime/runtime.js";
+import { KvFiles } from "./scheduler/kv/kv-files.js";
 import { modelMemory } from "./scheduler/memory-estimate.js";
 import type { ModelGroup } from "./scheduler/model-group.js";
 import { Scheduler } from "./scheduler/scheduler.js";
@@ -138,6 +142,16 @@ export function createGateway(deps: GatewayDeps): Gateway {
         deathSignalWrapper: deps.deathSignalWrapper,
         record: deps.record,
         onEvent: (group, event) => observability.supervisor(group.id, event),
+        kv: config.kvCache.enabled
+          ? {
+              files: new KvFiles({
+                dir: config.kvCache.dir ?? defaultKvDir(deps.env, config.source),
+                maxBytes: config.kvCache.maxBytes,
+                warn: (message, fields) => log.warn(fields ?? {}, message),
+              }),
+              saveTimeoutMs: config.kvCache.saveTimeoutMs,
+            }
+          : null,
         hooks: {
           onIdle: (group) => scheduler.notifyIdle(group),
           onCooledDown: (group) => scheduler.notifyCooledDown(group),
@@ -256,4 +270,13 @@ export function createGateway(deps: GatewayDeps): Gateway {
       await dispatcher.destroy();
     },
   };
+}
+
+/**
+ * kv/ in the cache folder, one subfolder per config file (a hash of its path; gateways started
+ * without one share `no-config`), so two gateways with different configs never share saved slots.
+ */
+function defaultKvDir(env: NodeJS.ProcessEnv, source: string | null): string {
+  const name = source === null ? "no-config" : createHash("sha256").update(source).digest("hex").slice(0, 16);
+  return join(cacheDir(env), "kv", name);
 }

@@ -95,6 +95,7 @@ function record(over: Partial<RequestRecord>): RequestRecord {
     usage: { promptTokens: 412, completionTokens: 128, cachedTokens: 384 },
     tokensPerSecond: 161.5,
     cache: "miss",
+    routing: null,
     errorCode: null,
     stream: true,
     // The client's own text, kept for the history and the dashboard (never a label).

@@ -114,6 +114,18 @@ export function modelSchema() {
         .describe(
           "Whether this model's deterministic answers go through the response cache (see cache); false = never looked up or stored.",
         ),
+      affinity: z
+        .boolean()
+        .default(true)
+        .describe(
+          "Conversation-affine routing: a request that continues a conversation (its leading messages, or the start of its prompt, match a request served recently) goes to the instance and llama-server slot that served it, where the prompt is still cached. false = the least busy instance, as without it.",
+        ),
+      kvCache: z
+        .boolean()
+        .default(true)
+        .describe(
+          "Save this model's slots' KV caches when it is unloaded and restore them when their conversations come back (kvCache.enabled must be on too).",
+        ),
       maxConcurrent: z
         .number()
         .int()

@@ -37,6 +37,9 @@ export function resolveConfig(parsed: ParsedConfig, baseDir: string, source: str
       memoryBytes: model.memory,
       cache: model.cache,
       metrics: model.metrics,
+      affinity: model.affinity,
+      llamaSlots: llamaSlots(model),
+      kvCache: model.kvCache,
       sla: modelSla(sla, model.sla),
       discoveredFrom: null,
     };
@@ -61,6 +64,7 @@ export function resolveConfig(parsed: ParsedConfig, baseDir: string, source: str
       memoryMarginBytes: parsed.scheduler.memoryMargin,
       coolDownMs: parsed.scheduler.coolDown,
       maxCoolDownMs: Math.max(parsed.scheduler.coolDown, parsed.scheduler.maxCoolDown),
+      swapDelayMs: parsed.scheduler.swapDelay,
     },
     logging: {
       level: parsed.logging.level,
@@ -75,6 +79,12 @@ export function resolveConfig(parsed: ParsedConfig, baseDir: string, source: str
       redis: parsed.cache.redis,
     },
     sla,
+    kvCache: {
+      enabled: parsed.kvCache.enabled,
+      dir: parsed.kvCache.dir === null ? null : resolve(baseDir, parsed.kvCache.dir),
+      maxBytes: parsed.kvCache.maxSize,
+      saveTimeoutMs: parsed.kvCache.saveTimeout,
+    },
     history: {
       size: parsed.history.size,
       file: parsed.history.file === null ? null : resolve(baseDir, parsed.history.file),
@@ -130,4 +140,13 @@ function slotsFromArgs(args: readonly string[]): number | null {
     if (Number.isInteger(value) && value > 0) return value;
   }
   return null;
+}
+
+/** The slots a child of this model will have, when the gateway can tell (see ModelConfig.llamaSlots). */
+function llamaSlots(model: {
+  readonly cmd?: readonly string[] | undefined;
+  readonly args: readonly string[];
+}): number | null {
+  if (model.cmd !== undefined) return slotsFromArgs(model.cmd);
+  return slotsFromArgs(model.args) ?? LLAMA_SERVER_AUTO_SLOTS;
 }

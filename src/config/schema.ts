@@ -79,6 +79,10 @@ export function configSchema() {
             1,
           ),
           maxCoolDown: durationSchema("10m", "The longest cool-down of a failed model.", 1),
+          swapDelay: durationSchema(
+            "10s",
+            "The longest a request for a model that is not loaded is held back while the loaded models it would replace keep serving requests (so fewer swaps happen); past it, requests arriving for those models wait behind it. 0 = first come, first served across models.",
+          ),
         })
         .prefault({})
         .describe("Which models stay loaded."),
@@ -97,6 +101,7 @@ export function configSchema() {
         .prefault({})
         .describe("Logging."),
       cache: cacheSchema(),
+      kvCache: kvCacheSchema(),
       sla: slaSchema(),
       history: historySchema(),
       dashboard: z
@@ -182,6 +187,38 @@ function historySchema() {
     })
     .prefault({})
     .describe("Recent requests, for the admin API and the dashboard.");
+}
+
+/** Slots' KV caches saved across unloads (docs/routing.md). */
+function kvCacheSchema() {
+  return z
+    .strictObject({
+      enabled: z
+        .boolean()
+        .default(true)
+        .describe(
+          "Before a model is unloaded (evicted, ttl, admin, reload, shutdown), save its slots' KV caches (the conversations llama-server holds) to disk with llama-server's slot API, and restore one into a free slot when its conversation comes back and reading it is predicted to beat recomputing the prompt. Applies to `model:` entries whose requests are pinned to slots (affinity on). Per model: kvCache: false.",
+        ),
+      dir: z
+        .string()
+        .min(1)
+        .nullable()
+        .default(null)
+        .describe(
+          "The folder the gateway keeps saved slots in (relative to the config file; made with mode 0700; files not in its index are deleted at start). Default: kv/<hash of the config file's path>/ in the gateway's cache folder ($LLAMAWRAPPER_CACHE, else ~/.cache/llamawrapper). Two gateways must not share one.",
+        ),
+      maxSize: sizeSchema(
+        "4GiB",
+        "Disk the saved slots may use together; the least recently used are deleted first.",
+      ),
+      saveTimeout: durationSchema(
+        "5s",
+        "How long saving one model's slots may delay its unload (and so a load waiting for its place); slots not saved by then are not.",
+        1,
+      ),
+    })
+    .prefault({})
+    .describe("Slots' KV caches kept across unloads.");
 }
 
 /** The response cache (docs/cache.md). */

@@ -45,6 +45,16 @@ export interface ModelConfig {
   readonly memoryBytes: number | null;
   /** Whether its answers may be cached (cache.enabled must be on too). */
   readonly cache: boolean;
+  /** Conversation-affine routing across its instances and slots (docs/routing.md). */
+  readonly affinity: boolean;
+  /**
+   * Slots each llama-server child has when the gateway knows it (the -np value, or llama-server's
+   * automatic 4 for a `model:` entry without one); null for a `cmd:` entry without -np. Requests
+   * are pinned to slots (id_slot) only when this equals maxConcurrent.
+   */
+  readonly llamaSlots: number | null;
+  /** Its slots' KV caches are saved at unload and restored (kvCache.enabled must be on too). */
+  readonly kvCache: boolean;
   /** Whether its children expose llama.cpp's /metrics, merged into the gateway's. */
   readonly metrics: boolean;
   /** Its SLA objectives (the top-level default with its own overrides). */
@@ -96,6 +106,15 @@ export interface CacheConfig {
   readonly redis: string | null;
 }
 
+/** Slots' KV caches saved across unloads (docs/routing.md). */
+export interface KvCacheConfig {
+  readonly enabled: boolean;
+  /** Absolute folder; null = kv/ in the gateway's cache folder. */
+  readonly dir: string | null;
+  readonly maxBytes: number;
+  readonly saveTimeoutMs: number;
+}
+
 export interface GatewayConfig {
   /** Absolute path of the file this came from, or null when built in code. */
   readonly source: string | null;
@@ -112,6 +131,8 @@ export interface GatewayConfig {
     /** First wait of a `failed` model before it tries again by itself; doubles up to maxCoolDownMs. */
     readonly coolDownMs: number;
     readonly maxCoolDownMs: number;
+    /** How long reordering may hold back a request for a model that is not loaded (0 = FIFO across models). */
+    readonly swapDelayMs: number;
   };
   readonly logging: {
     readonly level: LogLevel;
@@ -119,6 +140,7 @@ export interface GatewayConfig {
     readonly file: string | null;
   };
   readonly cache: CacheConfig;
+  readonly kvCache: KvCacheConfig;
   /** The default SLA objectives (a model's own are in its ModelConfig). */
   readonly sla: SlaObjectives;
   readonly history: HistoryConfig;

@@ -219,6 +219,7 @@ const NULLABLE_TEXTS = [
   "route",
   "model",
   "instance",
+  "routing",
   "keyName",
   "errorCode",
   "modelAsked",

@@ -20,6 +20,7 @@ function record(n: number, fields: Partial<RequestRecord> = {}): RequestRecord {
     usage: null,
     tokensPerSecond: null,
     cache: null,
+    routing: null,
     errorCode: null,
     stream: false,
     modelAsked: null,

@@ -23,6 +23,8 @@ export interface RequestFacts {
   usage: Usage | null;
   /** What the response cache did (X-Cache); null on routes without a cache. */
   cache: CacheResult | null;
+  /** Where the scheduler sent it and why (X-Gateway-Route), when the model routes by conversation. */
+  routing: string | null;
 }
 
 /** The facts of a request that has just arrived: nothing learned yet. */
@@ -39,6 +41,7 @@ export function emptyFacts(): RequestFacts {
     errorCode: null,
     usage: null,
     cache: null,
+    routing: null,
   };
 }
 

@@ -161,6 +161,7 @@ function recordOf(ctx: RequestContext, route: string | null, at: number): Reques
     usage: facts.usage,
     tokensPerSecond: facts.tokensPerSecond,
     cache: facts.cache,
+    routing: facts.routing,
     errorCode: facts.errorCode,
     stream: facts.stream,
     modelAsked: clip(facts.modelAsked),

@@ -34,6 +34,8 @@ export interface RequestRecord {
   /** llama-server's own generation speed (timings.predicted_per_second), when it reported one. */
   readonly tokensPerSecond: number | null;
   readonly cache: CacheResult | null;
+  /** X-Gateway-Route's value (instance, slot, reason), when the model routes by conversation. */
+  readonly routing: string | null;
   readonly errorCode: string | null;
   /** Whether the request was streamed. */
   readonly stream: boolean;

@@ -30,6 +30,7 @@ function rec(over: Partial<RequestRecord> = {}): RequestRecord {
     usage: null,
     tokensPerSecond: null,
     cache: null,
+    routing: null,
     errorCode: null,
     stream: true,
     modelAsked: null,

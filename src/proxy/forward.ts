@@ -51,6 +51,8 @@ interface OutcomeBase {
   readonly usage: Usage | null;
   /** llama-server's generation speed (its timings.predicted_per_second); null when not reported. */
   readonly tokensPerSecond?: number | null;
+  /** llama-server's prompt speed (timings.prompt_per_second over a long enough prompt); null when not reported. */
+  readonly prefillPerSecond?: number | null;
 }
 
 export type ForwardOutcome =
@@ -238,6 +240,7 @@ export function forward(
             firstByteAt,
             usage: usage(),
             tokensPerSecond: rewriter.speed(),
+            prefillPerSecond: rewriter.prefillSpeed(),
           });
           if (tail === null) res.end();
           else res.end(tail);
@@ -251,7 +254,7 @@ export function forward(
         if (tap !== undefined && status < 300) tap(body);
         const shaped = contentType.includes("json")
           ? shapeJson(body, shaping)
-          : { body, usage: null, speed: null };
+          : { body, usage: null, speed: null, prefill: null };
         const headers: Record<string, string> = {};
         if (passContentType) headers["content-type"] = contentType;
         headers["content-length"] = String(shaped.body.length);
@@ -261,6 +264,7 @@ export function forward(
           firstByteAt,
           usage: shaped.usage,
           tokensPerSecond: shaped.speed,
+          prefillPerSecond: shaped.prefill,
         });
         res.writeHead(status, headers);
         res.end(shaped.body);

@@ -12,7 +12,7 @@ import { type Usage, UsageTally } from "./usage.js";
 export function shapeJson(
   body: Buffer,
   shaping: Shaping,
-): { body: Buffer; usage: Usage | null; speed: number | null } {
+): { body: Buffer; usage: Usage | null; speed: number | null; prefill: number | null } {
   const tally = new UsageTally(shaping.dialect);
   if (shaping.dialect === "responses") {
     const response = responsesObject(body);
@@ -20,7 +20,12 @@ export function shapeJson(
       if (typeof response.usage === "object" && response.usage !== null)
         tally.add(response.usage as Record<string, unknown>);
       const complete = completeResponse(response, shaping.modelName, shaping.request);
-      return { body: Buffer.from(JSON.stringify(complete)), usage: tally.result(), speed: tally.speed() };
+      return {
+        body: Buffer.from(JSON.stringify(complete)),
+        usage: tally.result(),
+        speed: tally.speed(),
+        prefill: tally.prefillSpeed(),
+      };
     }
   }
   if (shaping.dialect === "native") {
@@ -38,6 +43,7 @@ export function shapeJson(
     body: replaceModelValues(body, Buffer.from(JSON.stringify(shaping.modelName))),
     usage: tally.result(),
     speed: tally.speed(),
+    prefill: tally.prefillSpeed(),
   };
 }
 

@@ -83,6 +83,11 @@ export class SseRewriter {
     return this.#tally.speed();
   }
 
+  /** llama-server's prompt speed from the stream's timings; null when it sent none. */
+  prefillSpeed(): number | null {
+    return this.#tally.prefillSpeed();
+  }
+
   /** The bytes to write now for this chunk (null: nothing yet). */
   push(chunk: Buffer): Buffer | null {
     if (this.#failure !== null) return null;

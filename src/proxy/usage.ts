@@ -26,6 +26,9 @@ const TIMINGS_KEY = Buffer.from('"timings":{');
 
 type Raw = Record<string, unknown>;
 
+/** Prompt tokens an answer must have evaluated for its prompt speed to count. */
+const MIN_PREFILL_SAMPLE = 64;
+
 function num(value: unknown): number | undefined {
   return typeof value === "number" && Number.isFinite(value) ? value : undefined;
 }
@@ -42,6 +45,7 @@ export class UsageTally {
   readonly #dialect: Dialect;
   readonly #fields = new Map<string, number>();
   #speed: number | null = null;
+  #prefill: number | null = null;
 
   constructor(dialect: Dialect) {
     this.#dialect = dialect;
@@ -117,6 +121,16 @@ export class UsageTally {
     const predicted = num(nested(timings, "predicted_n"));
     // A speed over zero tokens (an embedding, a prompt-only answer) says nothing.
     if (speed !== undefined && speed > 0 && predicted !== undefined && predicted > 0) this.#speed = speed;
+    const prefill = num(nested(timings, "prompt_per_second"));
+    const evaluated = num(nested(timings, "prompt_n"));
+    // A few prompt tokens are dominated by fixed costs: they would misjudge a long prompt.
+    if (prefill !== undefined && prefill > 0 && evaluated !== undefined && evaluated >= MIN_PREFILL_SAMPLE)
+      this.#prefill = prefill;
+  }
+
+  /** Prompt tokens per second llama-server evaluated at (timings.prompt_per_second); null when not reported. */
+  prefillSpeed(): number | null {
+    return this.#prefill;
   }
 
   /** Tokens per second llama-server generated this answer at (its timings); null when not reported. */

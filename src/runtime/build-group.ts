@@ -1,9 +1,14 @@
+import { createHash } from "node:crypto";
+import { statSync } from "node:fs";
 import type { Logger } from "pino";
-import type { GatewayConfig, ModelConfig } from "../config/types.js";
+import type { GatewayConfig, LaunchSpec, ModelConfig } from "../config/types.js";
 import { DEFAULT_RESTART_POLICY } from "../process/crash-history.js";
 import type { RuntimeRecord } from "../process/runtime-record.js";
 import { Supervisor, type SupervisorEvent } from "../process/supervisor.js";
-import { type GroupHooks, ModelGroup } from "../scheduler/model-group.js";
+import type { KvFiles } from "../scheduler/kv/kv-files.js";
+import { ModelKv } from "../scheduler/kv/model-kv.js";
+import { type GroupHooks, ModelGroup, pinsSlots } from "../scheduler/model-group.js";
+import type { SlotKeeper } from "../scheduler/slot-keeper.js";
 
 /** What every model group of the gateway is built with; lives as long as the gateway. */
 export interface GroupDeps {
@@ -16,6 +21,8 @@ export interface GroupDeps {
   readonly hooks: GroupHooks;
   /** Every child event, after it is logged (metrics). */
   readonly onEvent?: (group: ModelGroup, event: SupervisorEvent) => void;
+  /** The saved slots' folder and how long one unload's saves may take; null when kvCache is off. */
+  readonly kv?: { readonly files: KvFiles; readonly saveTimeoutMs: number } | null;
 }
 
 const READINESS_INTERVAL_MS = 20;
@@ -30,12 +37,13 @@ export function buildGroup(
   scheduler: GatewayConfig["scheduler"],
   binary: string,
 ): ModelGroup {
+  const kept = slotKeeping(deps, model, binary);
   const supervisors = Array.from({ length: model.instances }, (_, index) => {
     const supervisor = new Supervisor(
       {
         name: `${model.id}#${index}`,
         modelId: model.id,
-        launch: model.launch,
+        launch: kept?.launch ?? model.launch,
         binary,
         env: model.env,
         startupTimeoutMs: model.startupTimeoutMs,
@@ -51,13 +59,57 @@ export function buildGroup(
     );
     return supervisor;
   });
-  const group = new ModelGroup(model, supervisors, deps.hooks);
+  const group = new ModelGroup(model, supervisors, deps.hooks, kept?.keeper ?? null);
   for (const supervisor of supervisors)
     supervisor.onEvent((event) => {
       logEvent(deps, event, group);
       deps.onEvent?.(group, event);
     });
   return group;
+}
+
+/**
+ * Slot caches kept across unloads, for a `model:` entry whose requests are pinned to slots: its
+ * children get `--slot-save-path` with the model's own folder, named by a hash of what makes a
+ * saved cache readable (binary, model file and its size and time, arguments), so a changed launch
+ * never reads another's files. Not when the user set their own --slot-save-path.
+ */
+function slotKeeping(
+  deps: GroupDeps,
+  model: ModelConfig,
+  binary: string,
+): { readonly launch: LaunchSpec; readonly keeper: SlotKeeper } | null {
+  const kv = deps.kv ?? null;
+  const launch = model.launch;
+  if (kv === null || !model.kvCache || launch.kind !== "model" || !pinsSlots(model)) return null;
+  if (launch.args.some((arg) => arg.startsWith("--slot-save-path"))) return null;
+  let file = "";
+  try {
+    const stat = statSync(launch.model);
+    file = `${stat.size}:${stat.mtimeMs}`;
+  } catch {
+    // A missing file fails its load anyway.
+  }
+  const folder = createHash("sha256")
+    .update(JSON.stringify([binary, launch.model, file, launch.args]))
+    .digest("hex")
+    .slice(0, 16);
+  try {
+    const path = kv.files.folderPath(folder);
+    return {
+      launch: { ...launch, args: [...launch.args, "--slot-save-path", path] },
+      keeper: new ModelKv({
+        files: kv.files,
+        folder,
+        modelId: model.id,
+        saveTimeoutMs: kv.saveTimeoutMs,
+        log: deps.log,
+      }),
+    };
+  } catch (error) {
+    deps.log.warn({ model: model.id, err: error }, "cannot keep slot KV caches: their folder cannot be made");
+    return null;
+  }
 }
 
 function logEvent(deps: GroupDeps, event: SupervisorEvent, group: ModelGroup): void {

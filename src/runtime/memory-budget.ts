@@ -18,8 +18,9 @@ export interface BudgetDeps {
  * the model count limit still applies.
  */
 export async function limitsFor(deps: BudgetDeps, config: GatewayConfig): Promise<Limits> {
-  const { maxLoadedModels, memoryBudgetBytes, memoryBudgetAuto, memoryMarginBytes } = config.scheduler;
-  if (!memoryBudgetAuto) return { maxLoadedModels, memoryBudgetBytes };
+  const { maxLoadedModels, memoryBudgetBytes, memoryBudgetAuto, memoryMarginBytes, swapDelayMs } =
+    config.scheduler;
+  if (!memoryBudgetAuto) return { maxLoadedModels, memoryBudgetBytes, swapDelayMs };
   const report = await deps.gpu.read();
   const free = freeGpuMemory(report, memoryMarginBytes);
   if (free === null) {
@@ -27,12 +28,12 @@ export async function limitsFor(deps: BudgetDeps, config: GatewayConfig): Promis
       { reason: report.reason ?? "no GPU reports its free memory" },
       "scheduler.memoryBudget is auto but no GPU memory could be read: only maxLoadedModels limits loading",
     );
-    return { maxLoadedModels, memoryBudgetBytes: null };
+    return { maxLoadedModels, memoryBudgetBytes: null, swapDelayMs };
   }
   const budget = free + deps.ownBytes();
   deps.log.info(
     { memoryBudgetBytes: budget, freeBytes: free, marginBytes: memoryMarginBytes },
     "memory budget from the GPUs",
   );
-  return { maxLoadedModels, memoryBudgetBytes: budget };
+  return { maxLoadedModels, memoryBudgetBytes: budget, swapDelayMs };
 }

@@ -64,6 +64,7 @@ function record(over: Partial<RequestRecord> = {}): RequestRecord {
     usage: { promptTokens: 7, completionTokens: 3, cachedTokens: 2 },
     tokensPerSecond: 40,
     cache: "miss",
+    routing: null,
     errorCode: null,
     stream: true,
     modelAsked: null,

@@ -13,5 +13,10 @@ export function restartOnlyChanges(old: GatewayConfig, next: GatewayConfig): str
   if (old.history.size !== next.history.size) changes.push("history.size");
   if (old.history.file !== next.history.file) changes.push("history.file");
   if (old.history.maxFileBytes !== next.history.maxFileBytes) changes.push("history.maxFileSize");
+  for (const key of ["enabled", "dir", "maxBytes", "saveTimeoutMs"] as const)
+    if (old.kvCache[key] !== next.kvCache[key])
+      changes.push(
+        `kvCache.${key === "maxBytes" ? "maxSize" : key === "saveTimeoutMs" ? "saveTimeout" : key}`,
+      );
   return changes;
 }

@@ -4,8 +4,15 @@ import { chooseVictims, type EvictionDecision, type LoadedModel } from "./evicti
 
 const GiB = 1024 ** 3;
 
-function loaded(id: string, lastUsedAt: number, inFlight = 0, pinned = false, bytes = 0): LoadedModel {
-  return { id, lastUsedAt, inFlight, pinned, bytes };
+function loaded(
+  id: string,
+  lastUsedAt: number,
+  inFlight = 0,
+  pinned = false,
+  bytes = 0,
+  loadMs = 0,
+): LoadedModel {
+  return { id, lastUsedAt, inFlight, pinned, bytes, loadMs };
 }
 
 interface Case {
@@ -132,11 +139,76 @@ const cases: Case[] = [
       reason: "model c needs 15.0 GiB but pinned models leave 12.0 GiB of the 20.0 GiB memory budget",
     },
   },
+  {
+    name: "no budget: load time is ignored, pure LRU",
+    wanted: "c",
+    running: [loaded("slow", 1_000, 0, false, 0, 20_000), loaded("fast", 5_000, 0, false, 0, 500)],
+    max: 2,
+    expect: { kind: "load", victims: ["slow"] },
+  },
+  {
+    name: "budget: a model slow to load counts as used loadMs later (cheap one goes first)",
+    wanted: "c",
+    wantedBytes: 8 * GiB,
+    budget: 16 * GiB,
+    max: 10,
+    running: [
+      loaded("slow", 1_000, 0, false, 8 * GiB, 20_000),
+      loaded("fast", 5_000, 0, false, 8 * GiB, 500),
+    ],
+    expect: { kind: "load", victims: ["fast"] },
+  },
+  {
+    name: "budget: idle long enough, the slow one goes after all (key = lastUsedAt + loadMs)",
+    wanted: "c",
+    wantedBytes: 8 * GiB,
+    budget: 16 * GiB,
+    max: 10,
+    running: [
+      loaded("slow", 1_000, 0, false, 8 * GiB, 20_000),
+      loaded("fast", 30_000, 0, false, 8 * GiB, 500),
+    ],
+    expect: { kind: "load", victims: ["slow"] },
+  },
+  {
+    name: "budget: unknown load times (0) fall back to LRU",
+    wanted: "d",
+    wantedBytes: 8 * GiB,
+    budget: 16 * GiB,
+    max: 10,
+    running: [
+      loaded("a", 3, 0, false, 4 * GiB),
+      loaded("b", 2, 0, false, 4 * GiB),
+      loaded("c", 9, 0, false, 8 * GiB),
+    ],
+    expect: { kind: "load", victims: ["b", "a"] },
+  },
+  {
+    name: "budget: equal keys are broken by id",
+    wanted: "c",
+    wantedBytes: 8 * GiB,
+    budget: 16 * GiB,
+    max: 10,
+    running: [loaded("b", 1_000, 0, false, 8 * GiB, 0), loaded("a", 500, 0, false, 8 * GiB, 500)],
+    expect: { kind: "load", victims: ["a"] },
+  },
+  {
+    name: "budget: a busy cheap model is still never a victim",
+    wanted: "c",
+    wantedBytes: 8 * GiB,
+    budget: 16 * GiB,
+    max: 10,
+    running: [
+      loaded("slow", 1_000, 0, false, 8 * GiB, 20_000),
+      loaded("fast", 5_000, 1, false, 8 * GiB, 500),
+    ],
+    expect: { kind: "load", victims: ["slow"] },
+  },
 ];
 
 for (const c of cases) {
   test(`eviction: ${c.name}`, () => {
-    const limits = { maxLoadedModels: c.max, memoryBudgetBytes: c.budget ?? null };
+    const limits = { maxLoadedModels: c.max, memoryBudgetBytes: c.budget ?? null, swapDelayMs: 0 };
     assert.deepEqual(chooseVictims({ id: c.wanted, bytes: c.wantedBytes ?? 0 }, c.running, limits), c.expect);
   });
 }

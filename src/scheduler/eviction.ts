@@ -11,12 +11,19 @@ export interface LoadedModel {
   readonly pinned: boolean;
   /** Estimated memory it holds (0 when unknown). */
   readonly bytes: number;
+  /** How long its last load took, ms (0 when unknown): what evicting it costs if it is wanted again. */
+  readonly loadMs: number;
 }
 
 export interface Limits {
   readonly maxLoadedModels: number;
   /** null: no memory budget, only the model count limits. */
   readonly memoryBudgetBytes: number | null;
+  /**
+   * The longest a request for a model that is not loaded is held back while the loaded models it
+   * would replace keep serving requests (the scheduler's starvation bound; not used here).
+   */
+  readonly swapDelayMs: number;
 }
 
 export interface Wanted {
@@ -25,7 +32,7 @@ export interface Wanted {
 }
 
 export type EvictionDecision =
-  /** Load now, after stopping these (least recently used first). */
+  /** Load now, after stopping these (cheapest to lose first: see evictionKey). */
   | { readonly kind: "load"; readonly victims: readonly string[] }
   /** Candidates are busy: wait for one to become idle. */
   | { readonly kind: "wait" }
@@ -58,9 +65,10 @@ export function chooseVictims(
     return { kind: "impossible", reason };
   }
 
+  const key = (model: LoadedModel) => evictionKey(model, limits);
   const idle = loaded
     .filter((model) => !model.pinned && model.inFlight === 0)
-    .sort((a, b) => a.lastUsedAt - b.lastUsedAt || (a.id < b.id ? -1 : 1));
+    .sort((a, b) => key(a) - key(b) || (a.id < b.id ? -1 : 1));
   const victims: string[] = [];
   for (const model of idle) {
     victims.push(model.id);
@@ -69,6 +77,16 @@ export function chooseVictims(
     if (fits(count, bytes, wanted, limits)) return { kind: "load", victims };
   }
   return { kind: "wait" };
+}
+
+/**
+ * The lower, the sooner a model is evicted. Without a memory budget: least recently used first.
+ * With one (the setups where models differ in size and load time): a model counts as used
+ * `loadMs` later than it was, so one that takes 20 s to load again is kept over an equally
+ * idle one that loads in 1 s, and is evicted only once it has been idle 19 s longer.
+ */
+function evictionKey(model: LoadedModel, limits: Limits): number {
+  return limits.memoryBudgetBytes === null ? model.lastUsedAt : model.lastUsedAt + model.loadMs;
 }
 
 function gib(bytes: number): string {

@@ -3,6 +3,8 @@ import { GatewayError } from "../errors/gateway-error.js";
 interface Waiter<T> {
   readonly resolve: (value: T) => void;
   readonly reject: (error: unknown) => void;
+  /** Whether it takes this value now; absent: any. */
+  readonly accepts: ((value: T) => boolean) | undefined;
 }
 
 /**
@@ -23,7 +25,12 @@ export class FifoWaiters<T> {
     return this.#line.length;
   }
 
-  wait(signal: AbortSignal, deadline: number): Promise<T> {
+  /**
+   * Waits for a value; `accepts` (if given) lets the waiter pass on values it does not want
+   * yet (a request waiting for the instance that has its conversation cached): handOff then
+   * gives the value to the next waiter in line that takes it.
+   */
+  wait(signal: AbortSignal, deadline: number, accepts?: (value: T) => boolean): Promise<T> {
     if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise<T>((resolve, reject) => {
       const leave = () => {
@@ -41,6 +48,7 @@ export class FifoWaiters<T> {
           leave();
           reject(error);
         },
+        accepts,
       };
       const onAbort = () => waiter.reject(signal.reason);
       const timer = setTimeout(
@@ -57,12 +65,14 @@ export class FifoWaiters<T> {
     });
   }
 
-  /** Hands `value` to the longest-waiting request; false when nobody waits. */
+  /** Hands `value` to the longest-waiting request that takes it; false when none does. */
   handOff(value: T): boolean {
-    const first = this.#line[0];
-    if (first === undefined) return false;
-    first.resolve(value);
-    return true;
+    for (const waiter of this.#line) {
+      if (waiter.accepts !== undefined && !waiter.accepts(value)) continue;
+      waiter.resolve(value);
+      return true;
+    }
+    return false;
   }
 
   /** Wakes every waiter (they re-check their condition and may wait again). */

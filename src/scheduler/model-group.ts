@@ -1,14 +1,53 @@
 import type { ModelConfig } from "../config/types.js";
 import { GatewayError } from "../errors/gateway-error.js";
+import { AffinityTable, type Conversation } from "./affinity-table.js";
 import type { Backend, BackendSnapshot, Endpoint } from "./backend.js";
 import { FifoWaiters } from "./fifo-waiters.js";
 import { InstanceRequests } from "./instance-requests.js";
+import type { SlotContent, SlotKeeper } from "./slot-keeper.js";
+
+/**
+ * Why a request went where it went (X-Gateway-Route): `affinity` — the instance (and slot) that
+ * served its conversation before; `least-busy` — no earlier turn known; `spilled` — its
+ * conversation's instance stayed busy longer than recomputing the prompt elsewhere would take;
+ * `restored` — its conversation's KV cache, saved when the model was unloaded, was read back
+ * into the slot first; `recomputed` — one was saved, but reading it was predicted to be slower
+ * than recomputing the prompt (or failed).
+ */
+export type RouteReason = "affinity" | "least-busy" | "spilled" | "restored" | "recomputed";
+
+/** The decision behind a lease, when the model routes by conversation (affinity on). */
+export interface RouteDecision {
+  /** The instance's position in the model's instances (0-based, as in /admin/status). */
+  readonly instance: number;
+  /** The llama-server slot the request is pinned to (`id_slot`); null when not pinned. */
+  readonly slot: number | null;
+  readonly reason: RouteReason;
+}
+
+/** Whether a model routes by conversation: affinity on, and more than one instance or slot. */
+export function routesByConversation(model: ModelConfig): boolean {
+  return model.affinity && (model.instances > 1 || model.maxConcurrent > 1);
+}
+
+/**
+ * Whether its requests are pinned to llama-server slots (id_slot): only where the gateway knows
+ * the slot count, since id_slot wraps around modulo the real count, so with more requests than
+ * slots two would share one and wait inside llama-server.
+ */
+export function pinsSlots(model: ModelConfig): boolean {
+  return routesByConversation(model) && model.llamaSlots === model.maxConcurrent;
+}
 
 /** One dispatched request's hold on an instance slot; release exactly once when the response ends. */
 export interface Lease {
   readonly modelId: string;
   readonly instance: string;
   readonly endpoint: Endpoint;
+  /** Where and why, when the model routes by conversation; null otherwise (affinity off). */
+  readonly route: RouteDecision | null;
+  /** llama-server reported its prompt speed (timings.prompt_per_second, tokens/s) for this request. */
+  notePrefill(tokensPerSecond: number): void;
   release(): void;
   /**
    * The connection to this instance failed before any answer (refused, reset): keep requests
@@ -19,6 +58,10 @@ export interface Lease {
 
 /** How long a suspected instance gets no requests unless its supervisor reports it ready. */
 const SUSPECT_MS = 5_000;
+/** The longest a request waits for its conversation's instance beyond the usual queueing. */
+export const MAX_AFFINITY_WAIT_MS = 10_000;
+/** Weight of the newest prompt-speed sample in the model's running estimate. */
+const PREFILL_EWMA = 0.3;
 
 /** What a group tells its owner (the scheduler). */
 export interface GroupHooks {
@@ -34,8 +77,19 @@ export interface InstanceSnapshot extends BackendSnapshot {
   readonly inFlight: number;
 }
 
+interface Slot {
+  busy: boolean;
+  /** The conversation key of the last request placed on it: what it holds (for saving). */
+  key: string | null;
+  /** performance.now() of its last release: the least recently used free slot is taken first. */
+  lastUsedAt: number;
+}
+
 interface Instance {
+  readonly index: number;
   readonly supervisor: Backend;
+  /** llama-server's slots, when requests are pinned to them (see #pinsSlots); else null. */
+  slots: Slot[] | null;
   /** Requests dispatched to it and not yet released. */
   active: number;
   /** performance.now() until which it gets no requests (see Lease.suspect). */
@@ -51,6 +105,15 @@ interface Instance {
  * straight to the longest-waiting request, so a newcomer can never overtake the line.
  * Holds count requests from arrival to release, so the scheduler never evicts a model that
  * someone is using or waiting for.
+ *
+ * With `affinity` on (and more than one instance or slot), a request carrying a Conversation
+ * goes to the instance, and slot, that served the conversation's previous turn, where
+ * llama-server still holds its prompt in the KV cache (docs/routing.md). When that instance has
+ * no free slot the request waits for it, but never longer than recomputing the prompt elsewhere
+ * is predicted to take (its size over the model's measured prompt speed, at most
+ * MAX_AFFINITY_WAIT_MS; no wait before a speed was measured): then it takes any free slot, so a
+ * busy conversation never costs more than twice the recompute, and others are not starved.
+ * Slots are pinned (`id_slot`) only when maxConcurrent equals llama-server's own slot count.
  */
 export class ModelGroup {
   #model: ModelConfig;
@@ -63,21 +126,50 @@ export class ModelGroup {
   #lastUsedAt = 0;
   /** Counted against the scheduler's limits from the moment a load is decided until it is stopped. */
   #resident = false;
+  /** How long its last load took (an instance's starting → ready), ms; null before one finished. */
+  #lastLoadMs: number | null = null;
+  /** Where recent conversations were served; null when the model does not route by conversation. */
+  #affinity: AffinityTable | null = null;
+  /** The model's prompt speed, tokens per ms (running estimate); null before any was reported. */
+  #prefillPerMs: number | null = null;
+  /** Saves its slots' KV caches at unload and restores them; null when not kept. */
+  readonly #keeper: SlotKeeper | null;
 
-  constructor(model: ModelConfig, backends: readonly Backend[], hooks: GroupHooks) {
+  constructor(
+    model: ModelConfig,
+    backends: readonly Backend[],
+    hooks: GroupHooks,
+    keeper: SlotKeeper | null = null,
+  ) {
     this.#model = model;
-    this.#instances = backends.map((supervisor) => ({
+    this.#keeper = keeper;
+    this.#instances = backends.map((supervisor, index) => ({
+      index,
       supervisor,
+      slots: null,
       active: 0,
       suspectUntil: 0,
       requests: new InstanceRequests(),
     }));
     this.#hooks = hooks;
     this.#line = new FifoWaiters(`a free slot of model ${model.id}`);
+    this.#applyRouting();
     for (const instance of this.#instances) {
+      let startingAt = 0;
       instance.supervisor.onEvent((event) => {
         if (event.type === "cooled-down") this.#hooks.onCooledDown(this);
         if (event.type !== "state" || !("to" in event)) return;
+        if (event.to === "starting") {
+          startingAt = performance.now();
+          // A new process: whatever its slots held before is gone.
+          this.#affinity?.forgetInstance(instance.index);
+          for (const slot of instance.slots ?? []) {
+            slot.key = null;
+            slot.lastUsedAt = 0;
+          }
+        }
+        if (event.to === "ready" && event.from === "starting")
+          this.#lastLoadMs = performance.now() - startingAt;
         // An instance that becomes ready (late start, restart) brings free slots for the line.
         if (event.to === "ready") {
           instance.suspectUntil = 0;
@@ -104,7 +196,31 @@ export class ModelGroup {
   reconfigure(model: ModelConfig): void {
     if (model.id !== this.#model.id) throw new Error(`reconfigure ${this.#model.id} with ${model.id}`);
     this.#model = model;
+    this.#applyRouting();
     this.#drain();
+  }
+
+  /** Whether requests carry conversations to route by (the route computes them only then). */
+  get routesByConversation(): boolean {
+    return this.#affinity !== null;
+  }
+
+  /** Affinity on, and more than one place a conversation could go. */
+  #applyRouting(): void {
+    const model = this.#model;
+    if (!routesByConversation(model)) this.#affinity = null;
+    else this.#affinity ??= new AffinityTable();
+    const pins = pinsSlots(model);
+    for (const instance of this.#instances) {
+      if (!pins) {
+        instance.slots = null;
+        continue;
+      }
+      const slots = instance.slots ?? [];
+      while (slots.length < model.maxConcurrent) slots.push({ busy: false, key: null, lastUsedAt: 0 });
+      slots.length = model.maxConcurrent;
+      instance.slots = slots;
+    }
   }
 
   get id(): string {
@@ -128,6 +244,11 @@ export class ModelGroup {
 
   get lastUsedAt(): number {
     return this.#lastUsedAt;
+  }
+
+  /** How long its last load took (starting → ready of an instance), ms; null before any. */
+  get lastLoadMs(): number | null {
+    return this.#lastLoadMs;
   }
 
   get resident(): boolean {
@@ -208,18 +329,114 @@ export class ModelGroup {
 
   /**
    * A slot on a ready instance, waiting in line (until `deadline`) while all are taken.
-   * `requestId` is kept on the instance while the lease lasts, for the crash log.
+   * `requestId` is kept on the instance while the lease lasts, for the crash log; with
+   * `conversation` (affinity on) the request goes where its conversation is cached.
    */
-  async lease(signal: AbortSignal, deadline: number, requestId?: string): Promise<Lease> {
+  async lease(
+    signal: AbortSignal,
+    deadline: number,
+    requestId?: string,
+    conversation?: Conversation | null,
+  ): Promise<Lease> {
     await this.start(signal);
+    const affinity = this.#affinity;
+    const known = affinity !== null && conversation != null ? affinity.lookup(conversation) : null;
+    const home = known === null ? undefined : this.#instances[known.instance];
+    const homeSlot = known?.slot ?? null;
     if (this.#line.length === 0) {
-      const free = this.#pickFree();
-      if (free !== null) {
-        free.active++;
-        return this.#leaseOn(free, requestId);
+      if (home !== undefined && this.#usable(home, performance.now()) && this.#hasRoom(home)) {
+        home.active++;
+        return this.#leaseOn(home, requestId, "affinity", homeSlot, conversation);
+      }
+      const waitMs = home === undefined ? 0 : this.#affinityWaitMs(conversation);
+      if (waitMs === 0) {
+        const free = this.#pickFree();
+        if (free !== null) {
+          free.active++;
+          const lease = this.#leaseOn(
+            free,
+            requestId,
+            home === undefined ? "least-busy" : "spilled",
+            null,
+            conversation,
+          );
+          return home === undefined ? this.#restoreSaved(lease, conversation) : lease;
+        }
       }
     }
-    return this.#leaseOn(await this.#line.wait(signal, deadline), requestId);
+    if (home === undefined) {
+      const instance = await this.#joinLine(signal, deadline);
+      return this.#restoreSaved(
+        this.#leaseOn(instance, requestId, "least-busy", null, conversation),
+        conversation,
+      );
+    }
+    // Waits for its conversation's instance until recomputing elsewhere would have been done.
+    let expired = false;
+    const expiry = setTimeout(() => {
+      expired = true;
+      this.#drain();
+    }, this.#affinityWaitMs(conversation));
+    expiry.unref();
+    try {
+      const instance = await this.#joinLine(signal, deadline, (candidate) => candidate === home || expired);
+      const reason = instance === home ? "affinity" : "spilled";
+      return this.#leaseOn(instance, requestId, reason, instance === home ? homeSlot : null, conversation);
+    } finally {
+      clearTimeout(expiry);
+    }
+  }
+
+  /**
+   * Waits in line. Those ahead may be holding out for their conversation's instance while
+   * another has a free slot: that slot goes to the first waiter that takes it, maybe this one.
+   */
+  #joinLine(
+    signal: AbortSignal,
+    deadline: number,
+    accepts?: (instance: Instance) => boolean,
+  ): Promise<Instance> {
+    const waiting = this.#line.wait(signal, deadline, accepts);
+    this.#drain();
+    return waiting;
+  }
+
+  /**
+   * A conversation no running instance holds may have been saved when the model was unloaded:
+   * read it into the slot the lease got when that is predicted to beat recomputing its prompt.
+   */
+  async #restoreSaved(lease: Lease, conversation: Conversation | null | undefined): Promise<Lease> {
+    const keeper = this.#keeper;
+    const route = lease.route;
+    if (keeper === null || conversation == null || route === null || route.slot === null) return lease;
+    const saved = keeper.find(conversation.keys);
+    if (saved === null) return lease;
+    const recomputeMs =
+      this.#prefillPerMs === null ? Number.POSITIVE_INFINITY : saved.tokens / this.#prefillPerMs;
+    let restored = false;
+    if (keeper.restoreMs(saved) < recomputeMs) {
+      try {
+        restored = await keeper.restore(lease.endpoint, route.slot, saved);
+      } catch (error) {
+        lease.release();
+        throw error;
+      }
+    }
+    return { ...lease, route: { ...route, reason: restored ? "restored" : "recomputed" } };
+  }
+
+  /** How long a request may wait for its conversation's busy instance: the recompute it saves. */
+  #affinityWaitMs(conversation: Conversation | null | undefined): number {
+    if (conversation == null || this.#prefillPerMs === null) return 0;
+    return Math.min(MAX_AFFINITY_WAIT_MS, conversation.promptTokens / this.#prefillPerMs);
+  }
+
+  #usable(instance: Instance, now: number): boolean {
+    return instance.supervisor.endpoint() !== null && instance.suspectUntil <= now;
+  }
+
+  #hasRoom(instance: Instance): boolean {
+    return instance.active < this.#model.maxConcurrent;
   }
 
   /** The least busy ready instance with a free slot, round-robin among equals. */
@@ -229,16 +446,38 @@ export class ModelGroup {
     const now = performance.now();
     for (let i = 0; i < count; i++) {
       const candidate = this.#instances[(this.#next + i) % count];
-      if (candidate === undefined || candidate.active >= this.#model.maxConcurrent) continue;
-      if (candidate.supervisor.endpoint() === null || candidate.suspectUntil > now) continue;
+      if (candidate === undefined || !this.#hasRoom(candidate) || !this.#usable(candidate, now)) continue;
       if (best === null || candidate.active < best.active) best = candidate;
     }
     if (best !== null) this.#next = (this.#instances.indexOf(best) + 1) % count;
     return best;
   }
 
+  /** The free slot to pin a request to: `wanted` if free, else the least recently used one. */
+  #takeSlot(instance: Instance, wanted: number | null): number | null {
+    const slots = instance.slots;
+    if (slots === null) return null;
+    let chosen = wanted !== null && slots[wanted]?.busy === false ? wanted : -1;
+    if (chosen === -1) {
+      for (let i = 0; i < slots.length; i++) {
+        const slot = slots[i] as Slot;
+        if (!slot.busy && (chosen === -1 || slot.lastUsedAt < (slots[chosen] as Slot).lastUsedAt)) chosen = i;
+      }
+    }
+    // No free slot can only follow a reconfigure that shrank maxConcurrent: not pinned then.
+    if (chosen === -1) return null;
+    (slots[chosen] as Slot).busy = true;
+    return chosen;
+  }
+
   /** `instance.active` already counts this request. */
-  #leaseOn(instance: Instance, requestId: string | undefined): Lease {
+  #leaseOn(
+    instance: Instance,
+    requestId: string | undefined,
+    reason: RouteReason,
+    wantedSlot: number | null,
+    conversation: Conversation | null | undefined,
+  ): Lease {
     const endpoint = instance.supervisor.endpoint();
     if (endpoint === null) {
       instance.active--;
@@ -249,19 +488,43 @@ export class ModelGroup {
     }
     this.#leased++;
     const ended = requestId === undefined ? null : instance.requests.begin(requestId);
+    const affinity = this.#affinity;
+    let route: RouteDecision | null = null;
+    let slots: Slot[] | null = null;
+    if (affinity !== null) {
+      slots = instance.slots;
+      const slot = this.#takeSlot(instance, wantedSlot);
+      route = { instance: instance.index, slot, reason };
+      if (slot !== null && slots !== null) (slots[slot] as Slot).key = conversation?.keys.at(-1) ?? null;
+      if (conversation != null) affinity.remember(conversation, { instance: instance.index, slot });
+    }
     let released = false;
     return {
       modelId: this.#model.id,
       instance: instance.supervisor.name,
       endpoint,
+      route,
+      notePrefill: (tokensPerSecond) => {
+        if (!(tokensPerSecond > 0)) return;
+        const perMs = tokensPerSecond / 1000;
+        const previous = this.#prefillPerMs;
+        this.#prefillPerMs = previous === null ? perMs : previous + PREFILL_EWMA * (perMs - previous);
+      },
       release: () => {
         if (released) return;
         released = true;
         this.#leased--;
-        ended?.(performance.now());
-        // The slot goes straight to the longest waiter; only with nobody waiting is it freed.
-        const usable = instance.supervisor.endpoint() !== null && instance.suspectUntil <= performance.now();
-        if (usable && this.#line.handOff(instance)) return;
+        const now = performance.now();
+        ended?.(now);
+        const slot = route?.slot ?? null;
+        // The slot array it was taken from: a reconfigure may have replaced instance.slots.
+        if (slot !== null && slots !== null && slots[slot] !== undefined) {
+          (slots[slot] as Slot).busy = false;
+          (slots[slot] as Slot).lastUsedAt = now;
+        }
+        // The slot goes straight to the longest waiter that takes this instance; only with
+        // nobody waiting for it is it freed.
+        if (this.#usable(instance, now) && this.#line.handOff(instance)) return;
         instance.active--;
         this.#drain();
       },
@@ -273,17 +536,47 @@ export class ModelGroup {
 
   /** Hands free slots to waiting requests (after an instance became ready or a slot freed up elsewhere). */
   #drain(): void {
-    while (this.#line.length > 0) {
-      const free = this.#pickFree();
-      if (free === null) return;
-      free.active++;
-      this.#line.handOff(free);
+    while (this.#line.length > 0 && this.#handOne()) {}
+  }
+
+  /**
+   * One free slot to the first waiter that takes it: the least busy instance's first (as
+   * without affinity), then any other free instance's, for waiters that hold out for their
+   * conversation's instance. False when no free slot found a taker.
+   */
+  #handOne(): boolean {
+    const first = this.#pickFree();
+    if (first === null) return false;
+    const now = performance.now();
+    for (const candidate of [first, ...this.#instances]) {
+      if (candidate !== first && (!this.#hasRoom(candidate) || !this.#usable(candidate, now))) continue;
+      candidate.active++;
+      if (this.#line.handOff(candidate)) return true;
+      candidate.active--;
     }
+    return false;
   }
 
   async stop(): Promise<void> {
     this.#resident = false;
+    await this.#saveSlots();
     await Promise.all(this.#instances.map((instance) => instance.supervisor.stop()));
+  }
+
+  /** Before its children stop: what their slots hold goes to disk (bounded by the keeper's deadline). */
+  async #saveSlots(): Promise<void> {
+    const keeper = this.#keeper;
+    if (keeper === null) return;
+    const contents: SlotContent[] = [];
+    for (const instance of this.#instances) {
+      const endpoint = instance.supervisor.endpoint();
+      if (endpoint === null || instance.slots === null) continue;
+      instance.slots.forEach((slot, index) => {
+        if (slot.key !== null)
+          contents.push({ endpoint, slot: index, key: slot.key, lastUsedAt: slot.lastUsedAt });
+      });
+    }
+    if (contents.length > 0) await keeper.saveAll(contents);
   }
 
   /** Stops every instance at once: requests in flight are cut (their streams end with an error). */

@@ -1,3 +1,4 @@
+import type { Conversation } from "./affinity-table.js";
 import type { Lease, ModelGroup } from "./model-group.js";
 import type { Scheduler } from "./scheduler.js";
 
@@ -6,18 +7,26 @@ import type { Scheduler } from "./scheduler.js";
  * the generation it started with and acquires through it, even if a reload happens meanwhile.
  */
 export interface ModelPool {
-  /** `requestId` names the request in the crash log of the instance it lands on. */
-  acquire(modelId: string, signal: AbortSignal, requestId?: string): Promise<Lease>;
+  /**
+   * `requestId` names the request in the crash log of the instance it lands on; `conversation`
+   * (affinity) sends it where its conversation is cached.
+   */
+  acquire(
+    modelId: string,
+    signal: AbortSignal,
+    requestId?: string,
+    conversation?: Conversation | null,
+  ): Promise<Lease>;
   group(modelId: string): ModelGroup | undefined;
   groups(): ModelGroup[];
 }
 
 export function modelPool(scheduler: Scheduler, groups: ReadonlyMap<string, ModelGroup>): ModelPool {
   return {
-    acquire: (modelId, signal, requestId) => {
+    acquire: (modelId, signal, requestId, conversation) => {
       const group = groups.get(modelId);
       if (group === undefined) return Promise.reject(new Error(`no group for model ${modelId}`));
-      return scheduler.acquire(group, signal, requestId);
+      return scheduler.acquire(group, signal, requestId, conversation);
     },
     group: (modelId) => groups.get(modelId),
     groups: () => [...groups.values()],

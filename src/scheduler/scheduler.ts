@@ -1,10 +1,27 @@
 import { GatewayError } from "../errors/gateway-error.js";
+import type { Conversation } from "./affinity-table.js";
 import { chooseVictims, type Limits, type LoadedModel } from "./eviction.js";
 import type { Lease, ModelGroup } from "./model-group.js";
 
 /** A wait for room that has started (see #roomWait). */
 interface RoomWait {
   readonly done: Promise<void>;
+}
+
+/** Something waiting for the scheduler's picture to change; `wake` is set while it waits. */
+interface Waker {
+  wake: (() => void) | null;
+}
+
+/** A request (or a load) waiting for room, or held back by the starvation bound (see Scheduler). */
+interface Ticket extends Waker {
+  readonly group: ModelGroup;
+  /** When it started waiting: its wait counts from here across every re-decision. */
+  readonly since: number;
+  /** Held back before holding its (resident) model, so that model can become idle. */
+  frozen: boolean;
+  /** Its last decision waited for busy models to become idle (not for retiring pinned ones). */
+  needsEviction: boolean;
 }
 
 export type UnloadReason = "evicted" | "ttl" | "admin" | "removed" | "replaced";
@@ -25,10 +42,23 @@ export interface UnloadOptions {
 }
 
 /**
- * Decides which model instance serves a request: lazy loads, evicts the least recently used
- * idle model when at capacity, queues requests (bounded, FIFO, with a deadline) while every
+ * Decides which model instance serves a request: lazy loads, evicts an idle model when at
+ * capacity (chooseVictims), queues requests (bounded, FIFO, with a deadline) while every
  * loaded model is busy or every slot is taken, and unloads idle models after their ttl.
  * Room decisions run one at a time, so two cold models never both think they fit.
+ *
+ * Swap order (docs/routing.md): a request for a model that is not loaded waits for room
+ * while the loaded models are busy, and those keep taking new requests, so one swap serves a
+ * batch. A room waiter is *starved* once it has waited `limits.swapDelayMs`. While an older
+ * room waiter is starved, a new request for a resident, non-pinned model of the current set
+ * (any of them may be the one evicted for it) does not go to that model's slots: it waits,
+ * without holding the model, in the same line (`frozen`), so the model drains, becomes idle and
+ * is evicted. Requests that already hold a model (running, in its slot line, or waiting for
+ * its load) are never held back. So a request waits at most swapDelayMs (from its arrival),
+ * plus the drain of what held the model it replaces at the bound, plus its own swap;
+ * swapDelayMs 0 is first come, first served across models. Starvation needs no timer of its own: it only matters when a request
+ * arrives or a waiter wakes, and it is read from the clock then; every wait keeps its queue
+ * deadline. Waiters wake oldest first (the tickets' order), so room goes to the oldest.
  *
  * It lives as long as the gateway; a config reload hands it the next set of groups (adopt).
  * Groups that left the set are "retiring": they finish the requests they have, still count
@@ -41,7 +71,10 @@ export class Scheduler {
   #limits: Limits;
   readonly #options: SchedulerOptions;
   readonly #now: () => number;
-  readonly #roomWaiters = new Set<() => void>();
+  /** Requests waiting for room or held back, oldest first (insertion order). */
+  readonly #tickets = new Set<Ticket>();
+  /** Admin unloads waiting for a model's requests to end. */
+  readonly #drainWaiters = new Set<Waker>();
   readonly #ttlTimers = new Map<ModelGroup, NodeJS.Timeout>();
   readonly #memory = new Map<ModelGroup, Promise<number>>();
   #roomLock: Promise<unknown> = Promise.resolve();
@@ -71,13 +104,13 @@ export class Scheduler {
     this.#groups = next;
     this.#limits = limits;
     for (const group of groups) this.#scheduleTtl(group);
-    for (const wake of this.#roomWaiters) wake();
+    this.#wakeAll();
   }
 
   /** Called by a group when its last hold ends: someone waiting for room may now fit. */
   notifyIdle(group: ModelGroup): void {
     if (this.#retiring.has(group)) this.#retireIfIdle(group);
-    for (const wake of this.#roomWaiters) wake();
+    this.#wakeAll();
     this.#scheduleTtl(group);
   }
 
@@ -110,9 +143,7 @@ export class Scheduler {
     void this.#withRoomLock(async () => {
       this.#options.onUnload?.(group.id, this.#groups.has(group.id) ? "replaced" : "removed");
       await group.stop();
-    }).finally(() => {
-      for (const wake of this.#roomWaiters) wake();
-    });
+    }).finally(() => this.#wakeAll());
   }
 
   /**
@@ -132,9 +163,15 @@ export class Scheduler {
 
   /**
    * A lease on a ready instance slot of the group; release it when the response has ended.
-   * `requestId` names the request in the instance's crash log line.
+   * `requestId` names the request in the instance's crash log line; `conversation` routes it to
+   * where its conversation is cached (affinity).
    */
-  async acquire(asked: ModelGroup, signal: AbortSignal, requestId?: string): Promise<Lease> {
+  async acquire(
+    asked: ModelGroup,
+    signal: AbortSignal,
+    requestId?: string,
+    conversation?: Conversation | null,
+  ): Promise<Lease> {
     if (this.#closed)
       throw new GatewayError("shutting_down", "the gateway is shutting down", { retryAfterSeconds: 5 });
     const group = this.#current(asked);
@@ -145,22 +182,23 @@ export class Scheduler {
     // maxQueue bounds the requests that wait beyond the model's slots: the ones waiting for a
     // load that will give each of them a slot are not "queued" (with maxQueue 0 the model
     // could otherwise never load).
-    if (group.waiting >= group.model.maxQueue + group.unleasedSlots()) {
-      throw new GatewayError(
-        "queue_full",
-        `${group.waiting} requests are already waiting for model ${modelId}`,
-        {
-          retryAfterSeconds: 1,
-        },
-      );
+    const waiting = group.waiting + this.#frozenFor(group);
+    if (waiting >= group.model.maxQueue + group.unleasedSlots()) {
+      throw new GatewayError("queue_full", `${waiting} requests are already waiting for model ${modelId}`, {
+        retryAfterSeconds: 1,
+      });
     }
     this.#cancelTtl(group);
-    const now = this.#now();
-    group.hold(now);
-    const deadline = now + group.model.queueTimeoutMs;
+    const deadline = this.#now() + group.model.queueTimeoutMs;
+    let held = false;
+    const hold = () => {
+      group.hold(this.#now());
+      held = true;
+    };
     try {
-      if (!group.resident) await this.#makeRoom(group, signal, deadline);
-      const lease = await group.lease(signal, deadline, requestId);
+      if (group.resident && !this.#frozen(group, null)) hold();
+      else await this.#admit(group, signal, deadline, hold);
+      const lease = await group.lease(signal, deadline, requestId, conversation);
       let released = false;
       return {
         ...lease,
@@ -172,7 +210,7 @@ export class Scheduler {
         },
       };
     } catch (error) {
-      group.unhold(this.#now());
+      if (held) group.unhold(this.#now());
       throw error;
     }
   }
@@ -186,7 +224,7 @@ export class Scheduler {
     if (failure !== null) throw failure;
     group.hold(this.#now());
     try {
-      if (!group.resident) await this.#makeRoom(group, signal, Number.POSITIVE_INFINITY);
+      if (!group.resident) await this.#admit(group, signal, Number.POSITIVE_INFINITY, null);
       await group.start(signal);
     } finally {
       group.unhold(this.#now());
@@ -211,7 +249,16 @@ export class Scheduler {
       // The wait is registered under the lock (no idle notice can slip in before it) and
       // awaited outside it, so room decisions go on meanwhile.
       const busy = await this.#withRoomLock(async () => {
-        if (group.holds > 0) return this.#roomWait(deadline, new AbortController().signal, group.id);
+        if (group.holds > 0) {
+          const waker: Waker = { wake: null };
+          this.#drainWaiters.add(waker);
+          const timeout = new GatewayError("queue_timeout", `model ${group.id} is still busy`);
+          const done = this.#waitForRoom(deadline, new AbortController().signal, timeout, waker);
+          const drained = done.finally(() => this.#drainWaiters.delete(waker));
+          // Awaited once the room lock is released.
+          drained.catch(() => {});
+          return { done: drained };
+        }
         if (group.resident) {
           this.#options.onUnload?.(group.id, "admin");
           await group.stop();
@@ -246,22 +293,89 @@ export class Scheduler {
   }
 
   /**
-   * Each decision (and the evictions it needs) runs under the room lock; waiting for room does
-   * not hold it, so an admin unload, a ttl unload or a retiring group's stop never queue behind
-   * a request that waits for room (which would also start a model before the one it replaces
-   * has stopped).
+   * Waits until `group` is resident and this request may go to its slots: first, while the
+   * starvation bound holds it back, without holding the model (so it can become idle); then,
+   * holding it (`hold`, or null when the caller already holds it), until there is room to load
+   * it. Each decision (and the evictions it needs) runs under the room lock; waiting for room
+   * does not hold it, so an admin unload, a ttl unload or a retiring group's stop never queue
+   * behind a request that waits for room (which would also start a model before the one it
+   * replaces has stopped).
    */
-  async #makeRoom(group: ModelGroup, signal: AbortSignal, deadline: number): Promise<void> {
-    for (;;) {
-      const wait = await this.#withRoomLock(() => this.#decideRoom(group, signal, deadline));
-      if (wait === null) return;
-      await wait.done;
-      if (this.#cancelled !== null) throw this.#cancelled;
+  async #admit(
+    group: ModelGroup,
+    signal: AbortSignal,
+    deadline: number,
+    hold: (() => void) | null,
+  ): Promise<void> {
+    const ticket: Ticket = { group, since: this.#now(), frozen: false, needsEviction: true, wake: null };
+    this.#tickets.add(ticket);
+    let holding = hold === null;
+    try {
+      for (;;) {
+        let wait: RoomWait | null;
+        ticket.frozen = !holding && this.#frozen(group, ticket);
+        if (ticket.frozen) {
+          const timeout = new GatewayError(
+            "queue_timeout",
+            `waited too long for model ${group.id} while another model waited to load`,
+            { retryAfterSeconds: 5 },
+          );
+          wait = { done: this.#waitForRoom(deadline, signal, timeout, ticket) };
+        } else {
+          if (!holding) {
+            hold?.();
+            holding = true;
+          }
+          if (group.resident) return;
+          wait = await this.#withRoomLock(() => this.#decideRoom(group, signal, deadline, ticket));
+          if (wait === null) return;
+        }
+        await wait.done;
+        if (this.#cancelled !== null) throw this.#cancelled;
+      }
+    } finally {
+      this.#tickets.delete(ticket);
+      // Whoever it held back may go now (it loaded, or gave up).
+      if ([...this.#tickets].some((other) => other.frozen)) this.#wakeAll();
     }
   }
 
+  /**
+   * Whether a request for `group` that does not hold it yet is held back: an older ticket that
+   * waits for room for another model (and for busy models to become idle) has waited
+   * swapDelayMs or more. Pinned and retiring models are never evicted, so never held back.
+   */
+  #frozen(group: ModelGroup, own: Ticket | null): boolean {
+    if (!group.resident || group.model.pinned || this.#groups.get(group.id) !== group) return false;
+    const now = this.#now();
+    for (const ticket of this.#tickets) {
+      if (ticket === own) return false;
+      if (ticket.group === group || ticket.group.resident || !ticket.needsEviction) continue;
+      if (now - ticket.since >= this.#limits.swapDelayMs) return true;
+    }
+    return false;
+  }
+
+  /** Requests for `group` held back by the starvation bound (they count against maxQueue). */
+  #frozenFor(group: ModelGroup): number {
+    let count = 0;
+    for (const ticket of this.#tickets) if (ticket.frozen && ticket.group === group) count++;
+    return count;
+  }
+
+  /** Wakes every waiter, oldest ticket first, so the room lock serves them in arrival order. */
+  #wakeAll(): void {
+    for (const ticket of [...this.#tickets]) ticket.wake?.();
+    for (const waker of [...this.#drainWaiters]) waker.wake?.();
+  }
+
   /** Makes `group` resident (evicting what the policy says) and answers null, or answers the wait. */
-  async #decideRoom(group: ModelGroup, signal: AbortSignal, deadline: number): Promise<RoomWait | null> {
+  async #decideRoom(
+    group: ModelGroup,
+    signal: AbortSignal,
+    deadline: number,
+    ticket: Ticket,
+  ): Promise<RoomWait | null> {
     const budgeted = this.#limits.memoryBudgetBytes !== null;
     if (group.resident) return null;
     // A reload retired it while this request waited for room: never start an obsolete group.
@@ -283,6 +397,7 @@ export class Scheduler {
         lastUsedAt: other.failure() === null ? other.lastUsedAt : Number.NEGATIVE_INFINITY,
         pinned: other.model.pinned,
         bytes: budgeted ? await this.#memoryOf(other) : 0,
+        loadMs: other.lastLoadMs ?? 0,
       });
     }
     // Retiring groups still hold their memory, and are never chosen: they stop once idle.
@@ -295,26 +410,31 @@ export class Scheduler {
         lastUsedAt: other.lastUsedAt,
         pinned: true,
         bytes: budgeted ? await this.#memoryOf(other) : 0,
+        loadMs: other.lastLoadMs ?? 0,
       });
     }
     const wanted = { id: group.id, bytes: budgeted ? await this.#memoryOf(group) : 0 };
     const decision = chooseVictims(wanted, loaded, this.#limits);
+    ticket.needsEviction = decision.kind === "wait";
     if (decision.kind === "impossible") {
       // Pinned retiring groups may be what fills the limits: they go away, so wait for them.
       if (this.#retiring.size === 0) throw new GatewayError("model_load_failed", decision.reason);
-      return this.#roomWait(deadline, signal, group.id);
+      return this.#roomWait(deadline, signal, group.id, ticket);
     }
     if (decision.kind === "load") {
       await Promise.all(decision.victims.map((id) => this.#unload(id, "evicted")));
       group.markResident();
       return null;
     }
-    return this.#roomWait(deadline, signal, group.id);
+    return this.#roomWait(deadline, signal, group.id, ticket);
   }
 
   /** Starts waiting for room now; wrapped, since an async function would flatten the promise. */
-  #roomWait(deadline: number, signal: AbortSignal, modelId: string): RoomWait {
-    const done = this.#waitForRoom(deadline, signal, modelId);
+  #roomWait(deadline: number, signal: AbortSignal, modelId: string, ticket: Ticket): RoomWait {
+    const timeout = new GatewayError("queue_timeout", `waited too long for room to load model ${modelId}`, {
+      retryAfterSeconds: 5,
+    });
+    const done = this.#waitForRoom(deadline, signal, timeout, ticket);
     // Awaited by the caller once the room lock is released.
     done.catch(() => {});
     return { done };
@@ -328,26 +448,24 @@ export class Scheduler {
     await group.stop();
   }
 
-  #waitForRoom(deadline: number, signal: AbortSignal, modelId: string): Promise<void> {
+  /** Resolves when `waker` is woken; rejects with `timeout` at the deadline, or when `signal` aborts. */
+  #waitForRoom(deadline: number, signal: AbortSignal, timeout: GatewayError, waker: Waker): Promise<void> {
     return new Promise((resolve, reject) => {
       const finish = (error?: unknown) => {
         clearTimeout(timer);
         signal.removeEventListener("abort", onAbort);
-        this.#roomWaiters.delete(wake);
+        if (waker.wake === wake) waker.wake = null;
         if (error === undefined) resolve();
         else reject(error);
       };
       const wake = () => finish();
       const onAbort = () => finish(signal.reason);
-      const timeout = new GatewayError("queue_timeout", `waited too long for room to load model ${modelId}`, {
-        retryAfterSeconds: 5,
-      });
       const left = deadline - this.#now();
       // setTimeout's longest delay: a longer (or infinite) one would fire after 1 ms instead.
       const timer = setTimeout(() => finish(timeout), Math.min(Math.max(0, left), 2 ** 31 - 1));
       if (signal.aborted) return onAbort();
       signal.addEventListener("abort", onAbort, { once: true });
-      this.#roomWaiters.add(wake);
+      waker.wake = wake;
     });
   }
 
@@ -382,7 +500,7 @@ export class Scheduler {
   cancelWaiting(reason: unknown): void {
     this.#cancelled = reason;
     for (const group of [...this.groups(), ...this.#retiring]) group.cancelWaiting(reason);
-    for (const wake of this.#roomWaiters) wake();
+    this.#wakeAll();
   }
 
   /** Stops every model's children (graceful: SIGTERM, grace, SIGKILL). */

@@ -45,9 +45,11 @@ export async function startGateway(
 ): Promise<RunningGateway> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), "llamawrapper-test-"));
   const server = { host: "127.0.0.1", port: 0, ...((config.server as object | undefined) ?? {}) };
+  // Saved slot caches stay in the test's own folder, not in the user's cache folder.
+  const kvCache = { dir: join(dir, "kv"), ...((config.kvCache as object | undefined) ?? {}) };
   const configFile = options.configFile ?? join(dir, "config.yaml");
   if (options.configFile === undefined && !options.noConfig)
-    writeFileSync(configFile, stringify({ ...config, server }));
+    writeFileSync(configFile, stringify({ ...config, server, kvCache }));
   const child = spawn(
     process.execPath,
     [

@@ -26,6 +26,9 @@ export function modelConfig(id: string, overrides: Partial<ModelConfig> = {}): M
     memoryBytes: null,
     cache: true,
     metrics: false,
+    affinity: false,
+    llamaSlots: 1,
+    kvCache: false,
     sla: { ttftMs: null, latencyMs: null, availability: 0.99, windowMs: 3_600_000 },
     discoveredFrom: null,
     ...overrides,
@@ -35,6 +38,8 @@ export function modelConfig(id: string, overrides: Partial<ModelConfig> = {}): M
 export interface HarnessOptions {
   readonly models: readonly ModelConfig[];
   readonly maxLoadedModels?: number;
+  /** The starvation bound (scheduler.swapDelay); the config's default 10 s when absent. */
+  readonly swapDelayMs?: number;
   /** How every fake backend's start behaves (see FakeBackend). */
   readonly start?: "succeed" | "hold";
 }
@@ -55,7 +60,11 @@ export class Harness {
   readonly #backends = new Map<ModelGroup, FakeBackend[]>();
 
   constructor(options: HarnessOptions) {
-    this.limits = { maxLoadedModels: options.maxLoadedModels ?? 2, memoryBudgetBytes: null };
+    this.limits = {
+      maxLoadedModels: options.maxLoadedModels ?? 2,
+      memoryBudgetBytes: null,
+      swapDelayMs: options.swapDelayMs ?? 10_000,
+    };
     this.#start = options.start ?? "succeed";
     this.scheduler = new Scheduler({
       limits: this.limits,

@@ -31,6 +31,7 @@ export function writeAccessLog(log: Logger, ctx: RequestContext, route: string |
       modelAsked: escaped(facts.modelAsked),
       modelServed: facts.modelServed,
       instance: facts.instance,
+      routing: facts.routing ?? undefined,
       tokensIn: usage?.promptTokens ?? null,
       tokensOut: usage?.completionTokens ?? null,
       tokensCached: usage?.cachedTokens ?? null,

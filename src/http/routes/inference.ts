@@ -5,11 +5,13 @@ import { GatewayError, toGatewayError } from "../../errors/gateway-error.js";
 import { type ForwardOutcome, forward } from "../../proxy/forward.js";
 import { streamFailure } from "../../proxy/stream-error.js";
 import type { Catalog } from "../../scheduler/catalog.js";
+import type { RouteDecision } from "../../scheduler/model-group.js";
 import type { ModelPool } from "../../scheduler/model-pool.js";
 import type { Handler } from "../context.js";
 import { parseJsonObject, readBody } from "../read-body.js";
 import type { ApiSpec } from "./api-specs.js";
 import { answerThroughCache } from "./cached-answer.js";
+import { conversationOf } from "./conversation-keys.js";
 import { knownModel } from "./model-lookup.js";
 import { DEFAULT_REQUEST_LIMITS } from "./request-shape.js";
 import { estimateWork } from "./request-work.js";
@@ -78,6 +80,11 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
       ctx.facts.cache = "bypass";
       ctx.res.setHeader("x-cache", "BYPASS");
     }
+    // Only a model that routes by conversation pays for hashing the prompt.
+    const conversation =
+      spec.generates && deps.scheduler.group(model.id)?.routesByConversation === true
+        ? conversationOf(body)
+        : null;
     const streamed = body.stream === true && spec.generates;
     ctx.facts.stream = streamed;
     const notices = streamed ? waitNotices(ctx.res, waitingFor(deps, model.id)) : null;
@@ -104,10 +111,17 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
       // another instance to go to, the request goes there instead of failing.
       for (let attempt = 1; ; attempt++) {
         const asked = performance.now();
-        const lease = await deps.scheduler.acquire(model.id, ctx.signal, ctx.requestId);
+        const lease = await deps.scheduler.acquire(model.id, ctx.signal, ctx.requestId, conversation);
         const sent = performance.now();
         ctx.facts.queueMs = (ctx.facts.queueMs ?? 0) + (sent - asked);
         ctx.facts.instance = lease.instance;
+        const route = lease.route;
+        if (route !== null) {
+          const routing = describeRoute(route);
+          ctx.facts.routing = routing;
+          // A stream opened early for wait notices has sent its headers: the access log still says it.
+          if (!ctx.res.headersSent) ctx.res.setHeader("x-gateway-route", routing);
+        }
         try {
           const outcome = await forward(
             deps.dispatcher,
@@ -115,7 +129,7 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
               endpoint: lease.endpoint,
               method: "POST",
               path: spec.upstreamPath,
-              body: upstream.body,
+              body: route?.slot == null ? upstream.body : pinnedToSlot(upstream.body, route.slot),
               requestId: ctx.requestId,
               traceparent: ctx.traceparent,
               headersTimeoutMs: model.firstByteTimeoutMs,
@@ -142,6 +156,7 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
           ctx.facts.upstreamMs = performance.now() - sent;
           ctx.facts.usage = outcome.usage;
           ctx.facts.tokensPerSecond = outcome.tokensPerSecond ?? null;
+          if (outcome.prefillPerSecond != null) lease.notePrefill(outcome.prefillPerSecond);
           if (outcome.kind === "broken") ctx.facts.errorCode = outcome.error.code;
           return outcome;
         } catch (error) {
@@ -155,6 +170,23 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
       }
     }
   };
+}
+
+/** X-Gateway-Route's value: `instance=1 slot=0 reason=affinity` (no slot when not pinned). */
+function describeRoute(route: RouteDecision): string {
+  const slot = route.slot === null ? "" : ` slot=${route.slot}`;
+  return `instance=${route.instance}${slot} reason=${route.reason}`;
+}
+
+const OPEN_BRACE = 0x7b;
+
+/**
+ * The body with llama-server's `id_slot` set to the slot the scheduler chose: a byte insertion
+ * after the opening brace (clients cannot send id_slot themselves: the request policy refuses it).
+ */
+function pinnedToSlot(body: Buffer, slot: number): Buffer {
+  const at = body.indexOf(OPEN_BRACE) + 1;
+  return Buffer.concat([body.subarray(0, at), Buffer.from(`"id_slot":${slot},`), body.subarray(at)]);
 }
 
 /** What a waiting streaming request is told in its SSE comment lines. */
