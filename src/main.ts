@@ -104,6 +104,14 @@ export function createGateway(deps: GatewayDeps): Gateway {
     bodyTimeout: 0,
   });
   const gpu = deps.gpu ?? createGpuInfo();
+  // Saved slot caches: a restart-only setting, so one folder for the process's life.
+  const kvFiles = config.kvCache.enabled
+    ? new KvFiles({
+        dir: config.kvCache.dir ?? defaultKvDir(deps.env, config.source),
+        maxBytes: config.kvCache.maxBytes,
+        warn: (message, fields) => log.warn(fields ?? {}, message),
+      })
+    : null;
   let draining = false;
   const runtime: Runtime = Runtime.create(
     {
@@ -131,6 +139,15 @@ export function createGateway(deps: GatewayDeps): Gateway {
             groups: [...runtime.current.groups.values()],
             retiring: scheduler.retiring(),
             limits: runtime.current.limits,
+            kvCache:
+              kvFiles === null
+                ? null
+                : {
+                    dir: kvFiles.dir,
+                    files: kvFiles.count,
+                    bytes: kvFiles.bytes,
+                    maxBytes: config.kvCache.maxBytes,
+                  },
             memoryOf: (group) => memory.get(group) ?? null,
             lastLines: 20,
           }),
@@ -142,16 +159,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
         deathSignalWrapper: deps.deathSignalWrapper,
         record: deps.record,
         onEvent: (group, event) => observability.supervisor(group.id, event),
-        kv: config.kvCache.enabled
-          ? {
-              files: new KvFiles({
-                dir: config.kvCache.dir ?? defaultKvDir(deps.env, config.source),
-                maxBytes: config.kvCache.maxBytes,
-                warn: (message, fields) => log.warn(fields ?? {}, message),
-              }),
-              saveTimeoutMs: config.kvCache.saveTimeoutMs,
-            }
-          : null,
+        kv: kvFiles === null ? null : { files: kvFiles, saveTimeoutMs: config.kvCache.saveTimeoutMs },
         hooks: {
           onIdle: (group) => scheduler.notifyIdle(group),
           onCooledDown: (group) => scheduler.notifyCooledDown(group),

@@ -17,7 +17,18 @@ export interface StatusInput {
   readonly generation: GenerationFacts;
   readonly groups: readonly ModelGroup[];
   readonly retiring: readonly ModelGroup[];
-  readonly limits: { readonly maxLoadedModels: number; readonly memoryBudgetBytes: number | null };
+  readonly limits: {
+    readonly maxLoadedModels: number;
+    readonly memoryBudgetBytes: number | null;
+    readonly swapDelayMs: number;
+  };
+  /** The saved slots' folder (kvCache); null when it is off. */
+  readonly kvCache: {
+    readonly dir: string;
+    readonly files: number;
+    readonly bytes: number;
+    readonly maxBytes: number;
+  } | null;
   /** The scheduler's memory estimate of a model, when it has made one. */
   readonly memoryOf: (group: ModelGroup) => number | null;
   /** Waiting requests' facts (queued or loading), per model id. */
@@ -51,6 +62,7 @@ function modelStatus(input: StatusInput, group: ModelGroup): Record<string, unkn
     inFlight: group.holds - group.waiting,
     queueDepth: group.waiting,
     maxConcurrent: model.maxConcurrent,
+    routesByConversation: group.routesByConversation,
     memoryEstimateBytes: input.memoryOf(group),
     failure: failure?.message ?? null,
     retryAt: iso(failedInstance?.retryAt ?? null),
@@ -100,8 +112,10 @@ export function statusReport(input: StatusInput): Record<string, unknown> {
     scheduler: {
       maxLoadedModels: input.limits.maxLoadedModels,
       memoryBudgetBytes: input.limits.memoryBudgetBytes,
+      swapDelaySeconds: input.limits.swapDelayMs / 1000,
       loadedModels: input.groups.filter((group) => group.resident).length,
     },
+    kvCache: input.kvCache,
     models,
     retiring: input.retiring.map((group) => ({
       id: group.id,

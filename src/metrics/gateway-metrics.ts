@@ -61,6 +61,7 @@ export class GatewayMetrics {
   readonly #loadFailures: Counter;
   readonly #unloads: Counter;
   readonly #llamaSkipped: Counter;
+  readonly #routes: Counter;
   /** When each instance started starting (performance.now()), for the load-time histogram. */
   readonly #starting = new Map<string, number>();
 
@@ -148,6 +149,11 @@ export class GatewayMetrics {
       "Models unloaded, by reason: evicted (to make room), ttl, admin, removed or replaced by a reload.",
       ["model", "reason"],
     );
+    this.#routes = counter(
+      "llamawrapper_route_decisions_total",
+      "Requests of models that route by conversation, by where they went and why: affinity, least-busy, spilled, restored, recomputed (X-Gateway-Route).",
+      ["model", "reason"],
+    );
     this.#llamaSkipped = counter(
       "llamawrapper_llamacpp_scrape_skipped_total",
       "Children left out of a /metrics scrape (slow, dead or refusing): their llamacpp:* series were missing from it.",
@@ -177,6 +183,9 @@ export class GatewayMetrics {
     const reason = record.errorCode === null ? undefined : REJECTIONS[record.errorCode];
     if (reason !== undefined) this.#rejections.inc({ reason });
     if (record.model === null) return;
+    // X-Gateway-Route's value ends with `reason=<one of a closed set>`.
+    if (record.routing !== null)
+      this.#routes.inc({ model, reason: record.routing.slice(record.routing.lastIndexOf("=") + 1) });
     if (record.stream && record.ttfbMs !== null) this.#ttft.observe({ model }, seconds(record.ttfbMs));
     if (record.queueMs !== null) this.#queueWait.observe({ model }, seconds(record.queueMs));
     if (record.upstreamMs !== null) this.#upstream.observe({ model }, seconds(record.upstreamMs));

@@ -109,6 +109,11 @@ describe("conversation-affine routing on the real llama-server", () => {
     }
     const places = [...turns.values()].map((t) => /instance=\d slot=\d/.exec(t[0]?.route ?? "")?.[0]);
     assert.equal(new Set(places).size, 3, "three conversations, three slots");
+    // The same decisions, counted for Prometheus (the loads above were not requests).
+    const metrics = await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    const text = await metrics.text();
+    assert.match(text, /llamawrapper_route_decisions_total\{model="tiny",reason="affinity"\} 3\n/);
+    assert.match(text, /llamawrapper_route_decisions_total\{model="tiny",reason="least-busy"\} 3\n/);
   });
 
   test("affinity: false is the least-busy round-robin of before: no header, turns alternate instances", async () => {

@@ -98,6 +98,13 @@ describe("slot KV caches kept across unloads, on the real llama-server", () => {
     assert.match(saved[0] ?? "", /^[0-9a-f]{16}\/[0-9a-f]{24}\.bin$/);
     assert.equal(statSync(kvDir).mode & 0o777, 0o700);
     assert.equal(indexEntries()[0]?.tokens, first.promptTokens + 3, "the slot held the prompt and the reply");
+    const status = await admin(gateway, "GET", "/admin/status", { key: ADMIN });
+    assert.deepEqual(status.body.kvCache, {
+      dir: kvDir,
+      files: 1,
+      bytes: statSync(join(kvDir, saved[0] ?? "")).size,
+      maxBytes: 4 * 1024 ** 3,
+    });
 
     history.push({ role: "assistant", content: first.reply }, { role: "user", content: "and then?" });
     const second = await turn(gateway, history);
