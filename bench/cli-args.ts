@@ -1,6 +1,19 @@
 import { parseArgs } from "node:util";
 
-export const SCENARIOS = ["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "profile"] as const;
+export const SCENARIOS = [
+  "s1",
+  "s2",
+  "s3",
+  "s4",
+  "s5",
+  "s6",
+  "s7",
+  "s8",
+  "s9",
+  "s10",
+  "s11",
+  "profile",
+] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
 
 export interface BenchArgs {

@@ -21,6 +21,9 @@ import { runS4, type S4Result } from "./scenarios/s4-many-streams.js";
 import { runS5, type S5Result } from "./scenarios/s5-cache.js";
 import { runS6, type S6Result } from "./scenarios/s6-cold-start.js";
 import { runS8, type S8Result } from "./scenarios/s8-metrics-cost.js";
+import { runS9, type S9Result } from "./scenarios/s9-affinity.js";
+import { runS10, type S10Result } from "./scenarios/s10-swaps.js";
+import { runS11, type S11Result } from "./scenarios/s11-kv-restore.js";
 import type { BackendName } from "./systems/fake-backend.js";
 import { resolveGateway } from "./systems/gateway-build.js";
 import { startSystems, warmUp } from "./systems/harness.js";
@@ -111,6 +114,9 @@ async function main(args: BenchArgs, set: ProcessSet): Promise<void> {
   let s5: S5Result | null = null;
   let s6: S6Result | null = null;
   let s8: S8Result | null = null;
+  let s9: S9Result | null = null;
+  let s10: S10Result | null = null;
+  let s11: S11Result | null = null;
   let profile: ProfileResult | null = null;
 
   // In process, on the build measured, before anything else runs: the machine is quiet.
@@ -161,6 +167,22 @@ async function main(args: BenchArgs, set: ProcessSet): Promise<void> {
     await set.stopAll();
   }
   if (s6 !== null && "skipped" in s6) notes.push(`Scenario 6 skipped: ${s6.skipped}.`);
+  if (selected(args, "s9")) {
+    s9 = await attempt("Scenario 9", () => runS9(set, join(runDir, "s9"), gatewayCommand, args.quick, log));
+    await set.stopAll();
+  }
+  if (s9 !== null && "skipped" in s9) notes.push(`Scenario 9 skipped: ${s9.skipped}.`);
+  if (selected(args, "s10")) {
+    s10 = await attempt("Scenario 10", () =>
+      runS10(set, join(runDir, "s10"), gatewayCommand, args.quick, log),
+    );
+    await set.stopAll();
+  }
+  if (selected(args, "s11")) {
+    s11 = await attempt("Scenario 11", () => runS11(set, join(runDir, "s11"), gatewayCommand, log));
+    await set.stopAll();
+  }
+  if (s11 !== null && "skipped" in s11) notes.push(`Scenario 11 skipped: ${s11.skipped}.`);
 
   const files = outputs(args);
   mkdirSync(files.results, { recursive: true });
@@ -198,6 +220,9 @@ async function main(args: BenchArgs, set: ProcessSet): Promise<void> {
     s5,
     s6,
     s8,
+    s9,
+    s10,
+    s11,
     profile,
   };
   writeReport(results, files, log);

@@ -39,7 +39,6 @@ export function readStream(options: StreamOptions, gapsMs: Samples): Promise<Str
     let tokens = 0;
     let content = "";
     let done = false;
-    let buffer = "";
     let settled = false;
     const finish = (error: string | null) => {
       if (settled) return;
@@ -91,15 +90,10 @@ export function readStream(options: StreamOptions, gapsMs: Samples): Promise<Str
           return finish(`status ${res.statusCode}`);
         }
         res.setEncoding("utf8");
+        const parse = sseParser(onEvent);
         res.on("data", (chunk: string) => {
-          const at = performance.now();
-          buffer += chunk;
           try {
-            for (let end = buffer.indexOf("\n\n"); end !== -1; end = buffer.indexOf("\n\n")) {
-              const block = buffer.slice(0, end);
-              buffer = buffer.slice(end + 2);
-              for (const line of block.split("\n")) if (line.startsWith("data: ")) onEvent(line.slice(6), at);
-            }
+            parse(chunk);
           } catch (error) {
             req.destroy();
             finish((error as Error).message);
@@ -135,4 +129,21 @@ export async function runStreams(
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
   return results;
+}
+
+/**
+ * Splits an SSE stream's text into its `data:` payloads as chunks arrive, each with the time its
+ * chunk arrived; whatever `onEvent` throws goes to the caller of the returned function.
+ */
+export function sseParser(onEvent: (data: string, at: number) => void): (chunk: string) => void {
+  let buffer = "";
+  return (chunk) => {
+    const at = performance.now();
+    buffer += chunk;
+    for (let end = buffer.indexOf("\n\n"); end !== -1; end = buffer.indexOf("\n\n")) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      for (const line of block.split("\n")) if (line.startsWith("data: ")) onEvent(line.slice(6), at);
+    }
+  };
 }

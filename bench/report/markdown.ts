@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { relative } from "node:path";
 import { FEATURES } from "../systems/gateway-features.js";
 import { num, pct, table } from "./format.js";
+import { s11Section } from "./kv-section.js";
 import type { BenchResults } from "./results.js";
 import {
   idleSection,
@@ -12,7 +13,9 @@ import {
   s5Section,
   s6Section,
   s8Section,
+  s9Section,
 } from "./sections.js";
+import { s10Section } from "./swaps-section.js";
 import { evaluateTargets } from "./targets.js";
 
 export interface ReportFiles {
@@ -137,6 +140,11 @@ export function renderMarkdown(r: BenchResults, files: ReportFiles): string {
   out.push(`## Scenario 6: cold start and swap with the real llama-server\n\n${s6Section(r)}`);
   out.push(`## Scenario 7: gateway memory\n\n${idleSection(r)}`);
   out.push(`## Scenario 8: metrics, SLA tracking and request history per request\n\n${s8Section(r)}`);
+  out.push(`## Scenario 9: conversation-affine routing with the real llama-server\n\n${s9Section(r)}`);
+  out.push(
+    `## Scenario 10: swap order, first come first served against the starvation bound\n\n${s10Section(r)}`,
+  );
+  out.push(`## Scenario 11: slot KV caches restored after a swap, against recomputing\n\n${s11Section(r)}`);
   out.push(`## Profile\n\n${profileSection(r, outDir)}`);
   out.push(`## Middleware switched on, and what is still to do\n\n${featuresSection()}`);
   out.push(`## How to run\n\n${howToRun(r)}`);
@@ -148,14 +156,14 @@ function howToRun(r: BenchResults): string {
   return [
     "```sh",
     "npm install                      # once; wrk and nginx come from Debian, installed by the bench when missing (root)",
-    "npm run bench                    # everything, about 7 minutes on 2 cores; writes BENCHMARKS.md and bench/results/",
+    "npm run bench                    # everything, about 9 minutes on 2 cores; writes BENCHMARKS.md and bench/results/",
     "npm run bench -- --quick         # smoke run, about 1.5 minutes; writes .bench/report/ unless --out is given",
-    "npm run bench -- --only s1,s3    # some scenarios (s1 s2 s3 s4 s5 s6 s7 s8 profile); also writes .bench/report/",
+    "npm run bench -- --only s1,s3    # some scenarios (s1 s2 s3 s4 s5 s6 s7 s8 s9 s10 s11 profile); also writes .bench/report/",
     "npm run bench -- --gateway head  # measure the last commit (git archive + build in .bench/) instead of the working tree",
     "npm run bench -- --gateway src   # src/ through tsx, no build",
     "```",
     "",
-    `This run: \`${r.command}\`. Scenario 6 needs the real llama-server (\`npx llamawrapper setup\`); without it the scenario is skipped with a note.`,
+    `This run: \`${r.command}\`. Scenarios 6, 9 and 11 need the real llama-server (\`npx llamawrapper setup\`); without it the scenario is skipped with a note.`,
     "",
     "How it measures:",
     "",

@@ -6,6 +6,9 @@ import type { S4Result } from "../scenarios/s4-many-streams.js";
 import type { S5Result } from "../scenarios/s5-cache.js";
 import type { S6Result } from "../scenarios/s6-cold-start.js";
 import type { S8Result } from "../scenarios/s8-metrics-cost.js";
+import type { S9Result } from "../scenarios/s9-affinity.js";
+import type { S10Result } from "../scenarios/s10-swaps.js";
+import type { S11Result } from "../scenarios/s11-kv-restore.js";
 import type { Machine } from "./machine.js";
 
 /** Scenario 7: the gateway's own memory when nothing runs, in bytes. */
@@ -40,5 +43,11 @@ export interface BenchResults {
   readonly s6: S6Result | null;
   /** Absent from a results.json written before scenario 8 existed. */
   readonly s8?: S8Result | null;
+  /** Absent from a results.json written before scenario 9 existed. */
+  readonly s9?: S9Result | null;
+  /** Absent from a results.json written before scenario 10 existed. */
+  readonly s10?: S10Result | null;
+  /** Absent from a results.json written before scenario 11 existed. */
+  readonly s11?: S11Result | null;
   readonly profile: ProfileResult | null;
 }

@@ -6,6 +6,7 @@ import {
   type S8Measure,
   s8PerRequestUs,
 } from "../scenarios/s8-metrics-cost.js";
+import { S9_AFFINITY_TARGET, S9_ROUND_ROBIN_TARGET } from "../scenarios/s9-affinity.js";
 import type { Summary } from "../stats/summary.js";
 import { mb, num, pct, ratio, signed, table } from "./format.js";
 import type { BenchResults } from "./results.js";
@@ -412,6 +413,65 @@ export function s8Section(r: BenchResults): string {
           `${num(render.cpuUs / scrapeEvery, 0)} µs (${(render.cpuUs / (scrapeEvery * 1e4)).toFixed(3)}% of a core)`,
         ],
       ],
+    ),
+  ].join("\n\n");
+}
+
+export function s9Section(r: BenchResults): string {
+  const s = r.s9 ?? null;
+  if (s === null) return NOT_RUN;
+  if ("skipped" in s) return `_Skipped: ${s.skipped}._`;
+  const names = ["reference", "affinity", "round-robin"] as const;
+  const label = {
+    reference: "reference: one llama-server, next turn right after the previous (slot hit)",
+    affinity: "gateway, `affinity: true`",
+    "round-robin": "gateway, `affinity: false` (least busy, round robin)",
+  };
+  const rows = names.map((name) => {
+    const x = s.systems[name];
+    const routes = Object.entries(x.routes)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ");
+    return [
+      label[name],
+      num(x.laterTtftMs.p50, 1),
+      num(x.laterTtftMs.p90, 1),
+      num(x.laterTtftMs.max, 1),
+      String(x.laterTtftMs.n),
+      num(x.firstTtftMs.p50, 0),
+      routes || "–",
+      x.error === null ? (x.failed > 0 ? `${x.failed} turns failed` : "") : `failed: ${x.error}`,
+    ];
+  });
+  const m = s.model;
+  const turnRows = names.flatMap((name) =>
+    s.systems[name].turns
+      .filter((t) => t.turn >= 2)
+      .map((t) => [
+        name,
+        `${t.conversation}${t.turn}`,
+        num(t.ttftMs, 1),
+        t.promptTokens === null ? "–" : String(t.promptTokens),
+        t.cachedTokens === null ? "–" : String(t.cachedTokens),
+        num(t.promptMs, 1),
+        t.route ?? "–",
+      ]),
+  );
+  return [
+    `${s.conversations} conversations interleaved turn by turn (A1 B1 C1 A2 …), ${s.turns} turns each, one request at a time, streamed, \`max_tokens\` 8, \`Cache-Control: no-cache\`. ` +
+      `Each conversation opens with ${s.firstPromptTokens ?? "about 7k"} prompt tokens of made-up words; a next turn adds the reply and a short question (about 50 tokens). ` +
+      `Model \`${m.name}\` (generated: ${m.embeddingLength} wide, ${m.blockCount} blocks, feed-forward ${m.feedForwardLength}, ${m.headCount} heads, ${(m.params / 1e6).toFixed(1)}M parameters, ${mb(m.bytes)}), ` +
+      `one model with 2 instances, llama-server \`${s.llamaArgs.join(" ")}\` (two slots each, four in all for the three conversations; the host prompt cache off, so the slots are the only cache).`,
+    table(
+      ["time to first token, turns ≥ 2 (ms)", "p50", "p90", "max", "n", "turn 1 p50", "X-Gateway-Route", ""],
+      rows,
+    ),
+    `affinity / reference (p50): **${s.affinityOverReference === null ? "–" : `${s.affinityOverReference.toFixed(2)}×`}** (target ≤ ${S9_AFFINITY_TARGET}); ` +
+      `round-robin / affinity (p50): **${s.roundRobinOverAffinity === null ? "–" : `${s.roundRobinOverAffinity.toFixed(1)}×`}** (target ≥ ${S9_ROUND_ROBIN_TARGET}).`,
+    "Every next turn, with llama-server's own account (`timings` of the stream's last event: tokens prefilled, tokens reused from the cache, prefill ms):",
+    table(
+      ["system", "turn", "first token (ms)", "prefilled", "cached", "prefill ms", "X-Gateway-Route"],
+      turnRows,
     ),
   ].join("\n\n");
 }

@@ -1,4 +1,7 @@
 import { S8_TARGET_US, s8PerRequestUs } from "../scenarios/s8-metrics-cost.js";
+import { S9_AFFINITY_TARGET, S9_ROUND_ROBIN_TARGET } from "../scenarios/s9-affinity.js";
+import { S10_SWAP_RATIO_TARGET } from "../scenarios/s10-swaps.js";
+import { S11_RESTORE_TARGET } from "../scenarios/s11-kv-restore.js";
 import { mb, num, pct, ratio, signed } from "./format.js";
 import type { BenchResults } from "./results.js";
 import { s2GatewayCpuUs } from "./sections.js";
@@ -183,6 +186,64 @@ export function evaluateTargets(r: BenchResults): TargetRow[] {
       ? `streamed chat: metrics ${num(s8.kinds.stream.metrics.cpuUs, 2)}, SLA ${num(s8.kinds.stream.sla.cpuUs, 2)}, history ${num(s8.kinds.stream.history.cpuUs, 2)} µs; /metrics render ${num(s8.render.cpuUs / 1000, 1)} ms`
       : "",
     verdict: verdict(perRequest === null ? null : perRequest <= S8_TARGET_US),
+  });
+
+  const s9 = r.s9 != null && !("skipped" in r.s9) ? r.s9 : null;
+  const s9Skipped = r.s9 != null && "skipped" in r.s9 ? "skipped" : "–";
+  const later = (name: "reference" | "affinity" | "round-robin") => {
+    const x = s9?.systems[name].laterTtftMs;
+    return x !== undefined && x.n > 0 ? `${num(x.p50, 0)} ms` : "–";
+  };
+  const a = s9?.affinityOverReference ?? null;
+  const b = s9?.roundRobinOverAffinity ?? null;
+  rows.push({
+    scenario: "9",
+    target: `affinity: next-turn TTFT p50 ≤ ${S9_AFFINITY_TARGET}× a direct cache hit`,
+    measured: a === null ? s9Skipped : `${a.toFixed(2)}× (${later("affinity")} vs ${later("reference")})`,
+    context: s9 ? `first turns (cold prefill) ${num(s9.systems.reference.firstTtftMs.p50, 0)} ms` : "",
+    verdict: verdict(a === null ? null : a <= S9_AFFINITY_TARGET),
+  });
+  rows.push({
+    scenario: "9",
+    target: `affinity off (round robin) next-turn TTFT p50 ≥ ${S9_ROUND_ROBIN_TARGET}× affinity's`,
+    measured: b === null ? s9Skipped : `${b.toFixed(1)}× (${later("round-robin")} vs ${later("affinity")})`,
+    context: "",
+    verdict: verdict(b === null ? null : b >= S9_ROUND_ROBIN_TARGET),
+  });
+
+  const s10 = r.s10 != null && !("skipped" in r.s10) ? r.s10 : null;
+  const s10Ratio = s10?.swapRatio ?? null;
+  rows.push({
+    scenario: "10",
+    target: `swaps per minute ≤ ${S10_SWAP_RATIO_TARGET}× FIFO's, no request past the starvation bound`,
+    measured:
+      s10 === null
+        ? "–"
+        : `${num(s10.delayed.swapsPerMinute, 1)}/min vs ${num(s10.fifo.swapsPerMinute, 1)} (${s10Ratio === null ? "–" : `${s10Ratio.toFixed(2)}×`}); worst wait ${num(s10.delayed.waitMs.max, 0)} ms, ${s10.pastBound} past ${num(s10.boundMs, 0)} ms`,
+    context: s10 === null ? "" : `FIFO worst wait ${num(s10.fifo.waitMs.max, 0)} ms`,
+    verdict: verdict(
+      s10 === null || s10Ratio === null ? null : s10Ratio <= S10_SWAP_RATIO_TARGET && s10.pastBound === 0,
+    ),
+  });
+
+  const s11 = r.s11 != null && !("skipped" in r.s11) ? r.s11 : null;
+  const s11Ratio = s11?.restoreOverReference ?? null;
+  const s11Wins = s11?.onlyWhereWins ?? null;
+  rows.push({
+    scenario: "11",
+    target: `after a swap, TTFT with restore ≤ ${S11_RESTORE_TARGET}× a cache hit's; restore chosen only where it wins`,
+    measured:
+      s11 === null
+        ? r.s11 != null
+          ? "skipped"
+          : "–"
+        : `${s11Ratio === null ? "–" : `${s11Ratio.toFixed(2)}×`} (${num(s11.restoredTtftMs.p50, 0)} vs ${num(s11.referenceTtftMs.p50, 0)} ms); ` +
+          `${s11.comparisons.filter((c) => c.wins === true).length}/${s11.comparisons.filter((c) => c.wins !== null).length} restored turns faster than recomputing`,
+    context: s11 === null ? "" : `recomputed after a swap ${num(s11.recomputedTtftMs.p50, 0)} ms`,
+    // No turn restored, or none measured, is a miss: the run happened.
+    verdict: verdict(
+      s11 === null ? null : s11Ratio !== null && s11Ratio <= S11_RESTORE_TARGET && s11Wins === true,
+    ),
   });
   return rows;
 }

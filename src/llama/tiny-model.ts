@@ -1,3 +1,4 @@
+import { prng } from "../util/prng.js";
 import { readGgufMetadata } from "./gguf-reader.js";
 import { GgufError, type GgufValue } from "./gguf-types.js";
 import {
@@ -73,18 +74,6 @@ const WORD_SPREAD = 3;
 const OTHER_LOGIT = -3;
 const EMBEDDING_NOISE = 0.25;
 const ROWS_PER_CHUNK = 1024;
-
-/** mulberry32: tiny, fast and good enough for weights that only have to be reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Picks `count` word tokens in seeded random order. */
 function pickWords(

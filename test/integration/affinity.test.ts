@@ -3,24 +3,11 @@ import { after, before, describe, test } from "node:test";
 import type { Json } from "../fixtures/fake/client.js";
 import { admin } from "../support/admin-client.js";
 import { testAssets } from "../support/assets.js";
+import { chatTurn, opening, type Turn } from "../support/conversation.js";
 import { type RunningGateway, startGateway } from "../support/gateway-process.js";
 import { stopClean } from "../support/stop-clean.js";
 
 const ADMIN = "sk-admin-affinity-1";
-
-interface Turn {
-  readonly route: string | null;
-  /** Prompt tokens llama-server took from its KV cache (timings.cache_n). */
-  readonly cached: number;
-  readonly promptTokens: number;
-  readonly reply: string;
-}
-
-/** A long first message, distinct per conversation, so a cache hit is unmistakable. */
-function opening(name: string): string {
-  const words = Array.from({ length: 160 }, (_, i) => `${name}${(i * 7) % 23} word${i % 11}`);
-  return `Conversation ${name}: ${words.join(" ")}`;
-}
 
 /**
  * Conversation-affine routing on the real llama-server: a model with 2 instances of 2 slots.
@@ -56,22 +43,7 @@ describe("conversation-affine routing on the real llama-server", () => {
     await stopClean(gateway);
   });
 
-  async function turn(model: string, messages: Json[]): Promise<Turn> {
-    const res = await fetch(`${gateway.url}/v1/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN}` },
-      body: JSON.stringify({ model, messages, max_tokens: 4, temperature: 0 }),
-    });
-    const text = await res.text();
-    assert.equal(res.status, 200, text);
-    const json = JSON.parse(text) as Json;
-    return {
-      route: res.headers.get("x-gateway-route"),
-      cached: json.timings?.cache_n ?? 0,
-      promptTokens: json.usage.prompt_tokens,
-      reply: json.choices[0].message.content,
-    };
-  }
+  const turn = (model: string, messages: Json[]): Promise<Turn> => chatTurn(gateway, ADMIN, model, messages);
 
   /** Three conversations, two turns each, interleaved: a1 b1 c1 a2 b2 c2. */
   async function converse(model: string): Promise<Map<string, Turn[]>> {
@@ -82,7 +54,7 @@ describe("conversation-affine routing on the real llama-server", () => {
         const history = histories.get(name) ?? [];
         const previous = turns.get(name)?.at(-1);
         if (previous !== undefined) history.push({ role: "assistant", content: previous.reply });
-        history.push({ role: "user", content: round === 1 ? opening(name) : `and then, ${name}?` });
+        history.push({ role: "user", content: round === 1 ? opening(name, 160) : `and then, ${name}?` });
         histories.set(name, history);
         turns.set(name, [...(turns.get(name) ?? []), await turn(model, history)]);
       }

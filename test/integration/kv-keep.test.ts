@@ -5,24 +5,12 @@ import { after, before, describe, test } from "node:test";
 import type { Json } from "../fixtures/fake/client.js";
 import { admin } from "../support/admin-client.js";
 import { type TestAssets, testAssets } from "../support/assets.js";
+import { chatTurn, opening, type Turn } from "../support/conversation.js";
 import { waitFor } from "../support/deadline.js";
 import { type RunningGateway, startGateway } from "../support/gateway-process.js";
 import { stopClean } from "../support/stop-clean.js";
 
 const ADMIN = "sk-admin-kv-1";
-
-interface Turn {
-  readonly route: string | null;
-  readonly cached: number;
-  readonly promptTokens: number;
-  readonly reply: string;
-}
-
-/** About 2k tokens of distinct text: long enough that reading it back beats recomputing it. */
-function opening(name: string): string {
-  const words = Array.from({ length: 400 }, (_, i) => `${name}${(i * 7) % 31} w${i % 13}`);
-  return `Conversation ${name}: ${words.join(" ")}`;
-}
 
 /** Every file under `dir`, relative to it. */
 function filesUnder(dir: string): string[] {
@@ -59,22 +47,7 @@ describe("slot KV caches kept across unloads, on the real llama-server", () => {
     await stopClean(gateway);
   });
 
-  async function turn(g: RunningGateway, messages: Json[]): Promise<Turn> {
-    const res = await fetch(`${g.url}/v1/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN}` },
-      body: JSON.stringify({ model: "tiny", messages, max_tokens: 4, temperature: 0 }),
-    });
-    const text = await res.text();
-    assert.equal(res.status, 200, text);
-    const json = JSON.parse(text) as Json;
-    return {
-      route: res.headers.get("x-gateway-route"),
-      cached: json.timings?.cache_n ?? 0,
-      promptTokens: json.usage.prompt_tokens,
-      reply: json.choices[0].message.content,
-    };
-  }
+  const turn = (g: RunningGateway, messages: Json[]): Promise<Turn> => chatTurn(g, ADMIN, "tiny", messages);
 
   async function unload(): Promise<void> {
     const res = await admin(gateway, "POST", "/admin/models/tiny/unload", { key: ADMIN });
@@ -86,7 +59,7 @@ describe("slot KV caches kept across unloads, on the real llama-server", () => {
   }
 
   test("an unloaded conversation comes back restored: its prompt is read, not recomputed", async () => {
-    const history: Json[] = [{ role: "user", content: opening("a") }];
+    const history: Json[] = [{ role: "user", content: opening("a", 400) }];
     const first = await turn(gateway, history);
     assert.match(first.route ?? "", /reason=least-busy/);
     await unload();
@@ -116,7 +89,7 @@ describe("slot KV caches kept across unloads, on the real llama-server", () => {
   });
 
   test("a corrupt saved file is recomputed, with a log line, and forgotten", async () => {
-    const history: Json[] = [{ role: "user", content: opening("b") }];
+    const history: Json[] = [{ role: "user", content: opening("b", 400) }];
     const first = await turn(gateway, history);
     await unload();
     // b's first turn is the one saved last (the index also holds a's).
@@ -137,7 +110,7 @@ describe("slot KV caches kept across unloads, on the real llama-server", () => {
   });
 
   test("slots saved at shutdown are restored by the next gateway with the same config", async () => {
-    const history: Json[] = [{ role: "user", content: opening("c") }];
+    const history: Json[] = [{ role: "user", content: opening("c", 400) }];
     const first = await turn(gateway, history);
     const dir = gateway.dir;
     await gateway.stop();
