@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Json } from "../fixtures/fake/client.js";
-import { admin } from "../support/admin-client.js";
+import { admin, modelStatus } from "../support/admin-client.js";
 import { testAssets } from "../support/assets.js";
 import { chatTurn, opening, type Turn } from "../support/conversation.js";
+import { waitFor } from "../support/deadline.js";
 import { type RunningGateway, startGateway } from "../support/gateway-process.js";
 import { stopClean } from "../support/stop-clean.js";
 
@@ -36,6 +37,16 @@ describe("conversation-affine routing on the real llama-server", () => {
     for (const model of ["tiny", "tiny-off"]) {
       const loaded = await admin(gateway, "POST", `/admin/models/${model}/load`, { key: ADMIN });
       assert.equal(loaded.status, 200, JSON.stringify(loaded.body));
+      // A load answers once one instance is ready; with only one, conversations would share its
+      // slots and replace each other (as they should): the test wants all four slots.
+      await waitFor(
+        `both instances of ${model} ready`,
+        async () => {
+          const status = await modelStatus(gateway, model, ADMIN);
+          return (status.instances as Json[]).every((i) => i.state === "ready") ? true : undefined;
+        },
+        60_000,
+      );
     }
   });
 
