@@ -68,6 +68,7 @@ function modelStatus(input: StatusInput, group: ModelGroup): Record<string, unkn
     retryAt: iso(failedInstance?.retryAt ?? null),
     instances: instances.map((instance) => ({
       name: instance.name,
+      ...(instance.url === undefined ? {} : { remote: true, url: instance.url }),
       state: instance.state,
       pid: instance.pid,
       port: instance.port,

@@ -63,13 +63,17 @@ export class LaunchFingerprints {
 
   async #compute(model: ModelConfig, binary: string): Promise<string> {
     const { launch } = model;
-    const argv = launch.kind === "model" ? [launch.model, ...launch.args] : [...launch.cmd];
-    const files = [binary, ...argv.filter((arg, i) => i === 0 || arg.endsWith(".gguf"))];
+    const argv =
+      launch.kind === "model" ? [launch.model, ...launch.args] : launch.kind === "cmd" ? [...launch.cmd] : [];
+    const files =
+      launch.kind === "none" ? [] : [binary, ...argv.filter((arg, i) => i === 0 || arg.endsWith(".gguf"))];
+    // Answers may come from remote upstreams too: which servers, asked for which model.
+    const remotes = model.upstreams.map((upstream) => [upstream.url, upstream.model]);
     const identities = await Promise.all(
       [...new Set(files)].filter((file) => file.includes("/")).map((file) => this.#identity(file)),
     );
     return createHash("sha256")
-      .update(JSON.stringify([binary, launch, model.env, identities]))
+      .update(JSON.stringify([binary, launch, model.env, identities, remotes]))
       .digest("hex");
   }
 

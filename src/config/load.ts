@@ -9,6 +9,7 @@ import { looseNames, nameProblems } from "./name-checks.js";
 import { resolveConfig } from "./resolve.js";
 import { configSchema } from "./schema.js";
 import type { ConfigProblem, ConfigResult } from "./types.js";
+import { upstreamProblems } from "./upstream-checks.js";
 import { parseYaml } from "./yaml-parse.js";
 import { problemsFromZod } from "./zod-problems.js";
 
@@ -64,11 +65,12 @@ export function parseConfig(text: string, options: ParseConfigOptions): ConfigRe
   const checkProblems = [
     ...nameProblems(parsed.data),
     ...authProblems(parsed.data, baseDir, options.checkFiles !== false),
+    ...upstreamProblems(parsed.data, baseDir, options.env, options.checkFiles !== false),
     ...(options.checkFiles === false ? [] : fileProblems(parsed.data, baseDir)),
   ];
   if (checkProblems.length > 0) return fail(checkProblems);
 
-  const config = resolveConfig(parsed.data, baseDir, options.source);
+  const config = resolveConfig(parsed.data, baseDir, options.source, options.env);
   const models = Object.fromEntries(
     Object.entries(config.models).map(([id, model]) => [
       id,

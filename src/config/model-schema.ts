@@ -6,6 +6,7 @@ import {
   optionalSizeSchema,
   overrideDurationSchema,
 } from "./unit-schemas.js";
+import { upstreamSchema } from "./upstream-schema.js";
 
 /** Filled by the spawner with each instance's port; a `cmd` without it cannot be reached. */
 const PORT_PLACEHOLDER = "${PORT}";
@@ -56,7 +57,7 @@ export function modelSchema() {
         .min(1)
         .optional()
         .describe(
-          "Path of the GGUF file, relative to the config file's folder. Set exactly one of model and cmd.",
+          "Path of the GGUF file, relative to the config file's folder. Set exactly one of model and cmd (or neither, with upstreams).",
         ),
       cmd: z
         .array(argumentSchema())
@@ -81,7 +82,14 @@ export function modelSchema() {
         .min(1)
         .max(64)
         .default(1)
-        .describe("How many llama-server processes serve this model (1..64)."),
+        .describe("How many llama-server processes serve this model (1..64); none without model or cmd."),
+      upstreams: z
+        .array(upstreamSchema())
+        .max(64)
+        .default([])
+        .describe(
+          "Remote servers of this model (docs/upstreams.md), instead of or besides local instances: balanced with them by the least-busy rule, health-checked, never started, stopped or evicted by the gateway.",
+        ),
       startupTimeout: durationSchema("120s", "How long a start may take until /health answers 200.", 1),
       stopTimeout: durationSchema("10s", "Grace between SIGTERM and SIGKILL when stopping."),
       env: z
@@ -161,7 +169,7 @@ export function modelSchema() {
     .meta({
       description: "One model: a GGUF file (model + args) or a full command (cmd).",
       // For editors only: launchIssues is what enforces this at load time.
-      oneOf: [{ required: ["model"] }, { required: ["cmd"] }],
+      anyOf: [{ required: ["model"] }, { required: ["cmd"] }, { required: ["upstreams"] }],
     });
 }
 
@@ -169,13 +177,20 @@ interface LaunchFields {
   readonly model?: string | undefined;
   readonly cmd?: readonly string[] | undefined;
   readonly args: readonly string[];
+  readonly upstreams: readonly unknown[];
 }
 
 /** The rules that tie model, cmd and args together; each issue is relative to the model. */
 function launchIssues(model: LaunchFields): { path: (string | number)[]; message: string }[] {
   const issues: { path: (string | number)[]; message: string }[] = [];
-  if (model.model === undefined && model.cmd === undefined) {
-    issues.push({ path: [], message: "set exactly one of model (a GGUF file) or cmd (a full argv)" });
+  if (model.model === undefined && model.cmd === undefined && model.upstreams.length === 0) {
+    issues.push({
+      path: [],
+      message: "set exactly one of model (a GGUF file) or cmd (a full argv), or list upstreams",
+    });
+  }
+  if (model.model === undefined && model.cmd === undefined && model.args.length > 0) {
+    issues.push({ path: ["args"], message: "args only applies with model" });
   }
   if (model.model !== undefined && model.cmd !== undefined) {
     issues.push({ path: ["cmd"], message: "set either model or cmd, not both" });

@@ -1,27 +1,37 @@
 import { isAbsolute, resolve } from "node:path";
+import type { Env } from "./env-subst.js";
+import { readKeyFile } from "./key-file.js";
 import { resolveAuth, resolveCors, resolveRateLimit, resolveServerTraffic } from "./resolve-security.js";
 import type { ParsedConfig } from "./schema.js";
-import type { GatewayConfig, LaunchSpec, ModelConfig, SlaObjectives } from "./types.js";
+import type { GatewayConfig, LaunchSpec, ModelConfig, SlaObjectives, UpstreamConfig } from "./types.js";
 
 /**
  * Builds the GatewayConfig from a schema-valid, checked config. Paths become absolute against
  * the config file's folder, so nothing later depends on the process's working directory. A
  * program name without `/` is left as is: it is looked up on PATH when spawned.
  */
-export function resolveConfig(parsed: ParsedConfig, baseDir: string, source: string | null): GatewayConfig {
+export function resolveConfig(
+  parsed: ParsedConfig,
+  baseDir: string,
+  source: string | null,
+  env: Env = {},
+): GatewayConfig {
   const sla = slaOf(parsed.sla);
   const models: Record<string, ModelConfig> = {};
   for (const [id, model] of Object.entries(parsed.models)) {
     const launch: LaunchSpec =
-      model.cmd === undefined
-        ? { kind: "model", model: resolve(baseDir, model.model ?? ""), args: model.args }
-        : { kind: "cmd", cmd: model.cmd.map((arg, i) => (i === 0 ? resolveProgram(arg, baseDir) : arg)) };
+      model.cmd !== undefined
+        ? { kind: "cmd", cmd: model.cmd.map((arg, i) => (i === 0 ? resolveProgram(arg, baseDir) : arg)) }
+        : model.model !== undefined
+          ? { kind: "model", model: resolve(baseDir, model.model), args: model.args }
+          : { kind: "none" };
     models[id] = {
       id,
       launch,
       aliases: model.aliases,
       unlistedAliases: model.unlistedAliases,
-      instances: model.instances,
+      instances: launch.kind === "none" ? 0 : model.instances,
+      upstreams: model.upstreams.map((upstream) => resolveUpstream(upstream, id, baseDir, env)),
       startupTimeoutMs: model.startupTimeout,
       stopTimeoutMs: model.stopTimeout,
       // llama-server's environment form of --metrics: works for `cmd:` entries too.
@@ -84,6 +94,15 @@ export function resolveConfig(parsed: ParsedConfig, baseDir: string, source: str
       dir: parsed.kvCache.dir === null ? null : resolve(baseDir, parsed.kvCache.dir),
       maxBytes: parsed.kvCache.maxSize,
       saveTimeoutMs: parsed.kvCache.saveTimeout,
+    },
+    upstreamHealth: {
+      intervalMs: parsed.upstreamHealth.interval,
+      timeoutMs: parsed.upstreamHealth.timeout,
+      fall: parsed.upstreamHealth.fall,
+      rise: parsed.upstreamHealth.rise,
+      ejectAfter: parsed.upstreamHealth.ejectAfter,
+      ejectTimeMs: parsed.upstreamHealth.ejectTime,
+      maxEjectTimeMs: Math.max(parsed.upstreamHealth.ejectTime, parsed.upstreamHealth.maxEjectTime),
     },
     history: {
       size: parsed.history.size,
@@ -149,4 +168,33 @@ function llamaSlots(model: {
 }): number | null {
   if (model.cmd !== undefined) return slotsFromArgs(model.cmd);
   return slotsFromArgs(model.args) ?? LLAMA_SERVER_AUTO_SLOTS;
+}
+
+type ParsedUpstream = ParsedConfig["models"][string]["upstreams"][number];
+
+/** An upstream with its key read (env or file: checked by upstreamProblems before) and its name. */
+function resolveUpstream(
+  upstream: ParsedUpstream,
+  modelId: string,
+  baseDir: string,
+  env: Env,
+): UpstreamConfig {
+  const url = new URL(upstream.url);
+  let apiKey: string | null = null;
+  if (upstream.keyEnv !== undefined) apiKey = env[upstream.keyEnv] ?? null;
+  if (upstream.keyFile !== undefined) {
+    try {
+      apiKey = readKeyFile(resolve(baseDir, upstream.keyFile));
+    } catch {
+      apiKey = null;
+    }
+  }
+  return {
+    name: upstream.name ?? url.host,
+    url: upstream.url.replace(/\/+$/, ""),
+    apiKey,
+    model: upstream.model ?? modelId,
+    maxConcurrent: upstream.maxConcurrent,
+    healthPath: upstream.healthPath,
+  };
 }

@@ -95,7 +95,7 @@ test("models must be present and non-empty", () => {
 
 test("each model sets exactly one of model and cmd, and cmd must carry ${PORT}", () => {
   assert.deepEqual(lines("models:\n  a:\n    instances: 2\n"), [
-    "models.a: set exactly one of model (a GGUF file) or cmd (a full argv)",
+    "models.a: set exactly one of model (a GGUF file) or cmd (a full argv), or list upstreams",
   ]);
   assert.deepEqual(lines("models:\n  a:\n    model: a.gguf\n    cmd: [x, '${PORT}']\n"), [
     "models.a.cmd: set either model or cmd, not both",

@@ -5,6 +5,7 @@ import { slaSchema } from "./sla-schema.js";
 import { corsSchema, rateLimitSchema, serverTrafficFields } from "./traffic-schema.js";
 import type { LogLevel } from "./types.js";
 import { durationSchema, optionalSizeSchema, redisUrlSchema, sizeSchema } from "./unit-schemas.js";
+import { upstreamHealthSchema } from "./upstream-schema.js";
 
 /** `satisfies` both ways: adding a level to LogLevel without listing it here fails to compile. */
 const LOG_LEVELS = {
@@ -102,6 +103,7 @@ export function configSchema() {
         .describe("Logging."),
       cache: cacheSchema(),
       kvCache: kvCacheSchema(),
+      upstreamHealth: upstreamHealthSchema(),
       sla: slaSchema(),
       history: historySchema(),
       dashboard: z

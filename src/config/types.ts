@@ -11,7 +11,34 @@ export type LaunchSpec =
   /** `model:` form: the gateway builds the argv: binary -m model --host 127.0.0.1 --port P --api-key K ...args. */
   | { readonly kind: "model"; readonly model: string; readonly args: readonly string[] }
   /** `cmd:` form: a full argv; `${PORT}`, `${MODEL}`, `${API_KEY}` are substituted at spawn time. */
-  | { readonly kind: "cmd"; readonly cmd: readonly string[] };
+  | { readonly kind: "cmd"; readonly cmd: readonly string[] }
+  /** No local process: only `upstreams` serve the model. */
+  | { readonly kind: "none" };
+
+/** A remote server of a model (docs/upstreams.md). */
+export interface UpstreamConfig {
+  /** `<host:port>` or the name given; instances are named `<model>@<name>`. */
+  readonly name: string;
+  /** Base URL without a trailing slash; request paths are appended. */
+  readonly url: string;
+  /** Sent as `Authorization: Bearer`; null = none. Read from keyEnv or keyFile at load. */
+  readonly apiKey: string | null;
+  /** The model name asked of it; requests' `model` is rewritten to it. */
+  readonly model: string;
+  readonly maxConcurrent: number;
+  readonly healthPath: string;
+}
+
+/** Active and passive checks of remote upstreams. */
+export interface UpstreamHealthConfig {
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly fall: number;
+  readonly rise: number;
+  readonly ejectAfter: number;
+  readonly ejectTimeMs: number;
+  readonly maxEjectTimeMs: number;
+}
 
 export interface ModelConfig {
   readonly id: string;
@@ -19,7 +46,10 @@ export interface ModelConfig {
   readonly aliases: readonly string[];
   /** Aliases that resolve but are not listed by GET /v1/models. */
   readonly unlistedAliases: readonly string[];
+  /** Local llama-server processes (0 with launch kind none). */
   readonly instances: number;
+  /** Remote servers besides (or instead of) the local instances. */
+  readonly upstreams: readonly UpstreamConfig[];
   /** Spawn → /health 200 budget. */
   readonly startupTimeoutMs: number;
   /** SIGTERM → SIGKILL grace. */
@@ -141,6 +171,7 @@ export interface GatewayConfig {
   };
   readonly cache: CacheConfig;
   readonly kvCache: KvCacheConfig;
+  readonly upstreamHealth: UpstreamHealthConfig;
   /** The default SLA objectives (a model's own are in its ModelConfig). */
   readonly sla: SlaObjectives;
   readonly history: HistoryConfig;

@@ -31,7 +31,7 @@ export function buildLaunch(input: LaunchInput): Launch {
     argv = [input.binary, "-m", input.launch.model, "--alias", input.modelId];
     argv.push("--host", "127.0.0.1", "--port", String(input.port));
     argv.push(...input.launch.args);
-  } else {
+  } else if (input.launch.kind === "cmd") {
     const values: Record<string, string> = {
       PORT: String(input.port),
       MODEL: input.modelId,
@@ -40,6 +40,8 @@ export function buildLaunch(input: LaunchInput): Launch {
     argv = input.launch.cmd.map((part) =>
       part.replace(PLACEHOLDERS, (_, name: string) => values[name] ?? ""),
     );
+  } else {
+    throw new Error(`model ${input.modelId} has no local process to launch`);
   }
   const [command, ...args] = argv;
   if (command === undefined) throw new Error("empty command");

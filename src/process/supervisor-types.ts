@@ -38,7 +38,20 @@ export interface CoolDownPolicy {
 /** Where a ready child listens and the key that it alone accepts. */
 export interface Endpoint {
   readonly port: number;
+  /** Sent as `Authorization: Bearer`; empty = no Authorization header (a remote without a key). */
   readonly apiKey: string;
+  /** A remote upstream's origin (`https://gpu-box:8080`); absent: a local child on 127.0.0.1:port. */
+  readonly origin?: string;
+  /** A remote upstream's URL path, prefixed to every request path ("" or "/llama"). */
+  readonly basePath?: string;
+}
+
+/** Where requests to `endpoint` go: its origin and the path prefix for `path`. */
+export function target(endpoint: Endpoint, path: string): { readonly origin: string; readonly path: string } {
+  return {
+    origin: endpoint.origin ?? `http://127.0.0.1:${endpoint.port}`,
+    path: endpoint.basePath === undefined ? path : `${endpoint.basePath}${path}`,
+  };
 }
 
 export type SupervisorEvent =
@@ -90,4 +103,6 @@ export interface SupervisorSnapshot {
   readonly failure: string | null;
   /** ms since epoch of the next automatic try out of `failed`; null when none is planned. */
   readonly retryAt: number | null;
+  /** A remote upstream's URL (absent for a local child). */
+  readonly url?: string;
 }

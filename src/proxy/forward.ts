@@ -2,6 +2,7 @@ import type { ServerResponse } from "node:http";
 import type { Dispatcher } from "undici";
 import { GatewayError } from "../errors/gateway-error.js";
 import type { Endpoint } from "../process/supervisor.js";
+import { target } from "../process/supervisor-types.js";
 import { backendError } from "./backend-error.js";
 import { shapeJson } from "./shape-json.js";
 import type { Shaping } from "./shaping.js";
@@ -74,14 +75,15 @@ function tooLarge(modelId: string, status: number, limit: number): GatewayError 
 /** The request to llama-server; built once per forward, sent again as is on the one retry. */
 function upstreamRequest(input: ForwardInput): Dispatcher.DispatchOptions {
   const headers: Record<string, string> = {
-    authorization: `Bearer ${input.endpoint.apiKey}`,
     "content-type": "application/json",
     "x-request-id": input.requestId,
   };
+  if (input.endpoint.apiKey !== "") headers.authorization = `Bearer ${input.endpoint.apiKey}`;
   if (input.traceparent) headers.traceparent = input.traceparent;
+  const { origin, path } = target(input.endpoint, input.path);
   return {
-    origin: `http://127.0.0.1:${input.endpoint.port}`,
-    path: input.path,
+    origin,
+    path,
     method: input.method as Dispatcher.HttpMethod,
     headers,
     body: input.body,

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
 import type { Dispatcher } from "undici";
 import type { Endpoint } from "../process/supervisor.js";
+import { target } from "../process/supervisor-types.js";
 import { isAbort, isRetryable, upstreamError } from "./upstream-error.js";
 
 export interface PassthroughInput {
@@ -38,10 +39,9 @@ export async function passthrough(
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
-  const headers: Record<string, string> = {
-    authorization: `Bearer ${input.endpoint.apiKey}`,
-    "x-request-id": input.requestId,
-  };
+  const headers: Record<string, string> = { "x-request-id": input.requestId };
+  if (input.endpoint.apiKey !== "") headers.authorization = `Bearer ${input.endpoint.apiKey}`;
+  const { origin, path } = target(input.endpoint, input.path);
   for (const name of REQUEST_HEADERS) {
     const value = req.headers[name];
     if (typeof value === "string") headers[name] = value;
@@ -49,8 +49,8 @@ export async function passthrough(
   const hasBody = req.method !== "GET" && req.method !== "HEAD";
   const send = () =>
     dispatcher.request({
-      origin: `http://127.0.0.1:${input.endpoint.port}`,
-      path: input.path,
+      origin,
+      path,
       method: (req.method ?? "GET") as Dispatcher.HttpMethod,
       headers,
       body: hasBody ? req : null,

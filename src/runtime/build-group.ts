@@ -3,6 +3,7 @@ import { statSync } from "node:fs";
 import type { Logger } from "pino";
 import type { GatewayConfig, LaunchSpec, ModelConfig } from "../config/types.js";
 import { DEFAULT_RESTART_POLICY } from "../process/crash-history.js";
+import { RemoteUpstream } from "../process/remote-upstream.js";
 import type { RuntimeRecord } from "../process/runtime-record.js";
 import { Supervisor, type SupervisorEvent } from "../process/supervisor.js";
 import type { KvFiles } from "../scheduler/kv/kv-files.js";
@@ -30,13 +31,17 @@ const READINESS_INTERVAL_MS = 20;
 const LIVENESS = { intervalMs: 10_000, timeoutMs: 2_000, failures: 3 };
 const LOG_LINES = 200;
 
-/** One model's group: a supervisor per instance, each child's events logged and recorded. */
+/**
+ * One model's group: a supervisor per local instance and a RemoteUpstream per remote one, each
+ * one's events logged and recorded.
+ */
 export function buildGroup(
   deps: GroupDeps,
   model: ModelConfig,
-  scheduler: GatewayConfig["scheduler"],
+  config: Pick<GatewayConfig, "scheduler" | "upstreamHealth">,
   binary: string,
 ): ModelGroup {
+  const scheduler = config.scheduler;
   const kept = slotKeeping(deps, model, binary);
   const supervisors = Array.from({ length: model.instances }, (_, index) => {
     const supervisor = new Supervisor(
@@ -59,9 +64,17 @@ export function buildGroup(
     );
     return supervisor;
   });
-  const group = new ModelGroup(model, supervisors, deps.hooks, kept?.keeper ?? null);
+  const remotes = model.upstreams.map(
+    (upstream) => new RemoteUpstream(model.id, upstream, config.upstreamHealth),
+  );
+  const group = new ModelGroup(model, [...supervisors, ...remotes], deps.hooks, kept?.keeper ?? null);
   for (const supervisor of supervisors)
     supervisor.onEvent((event) => {
+      logEvent(deps, event, group);
+      deps.onEvent?.(group, event);
+    });
+  for (const remote of remotes)
+    remote.onEvent((event) => {
       logEvent(deps, event, group);
       deps.onEvent?.(group, event);
     });

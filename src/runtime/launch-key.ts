@@ -2,7 +2,8 @@ import type { ModelConfig } from "../config/types.js";
 
 /**
  * What decides how a model's children are launched: the binary, the model file or cmd, args,
- * env, the instance count and the start/stop budgets the supervisors were built with. Two
+ * env, the instance count, the start/stop budgets the supervisors were built with, and the
+ * remote upstreams. Two
  * configs with the same key can share children; any difference needs new ones (blue/green).
  * Everything else (aliases, queue, ttl, slots, pinned) applies to a running group in place.
  */
@@ -14,5 +15,7 @@ export function launchKey(model: ModelConfig, binary: string): string {
     model.instances,
     model.startupTimeoutMs,
     model.stopTimeoutMs,
+    // Remote upstreams are instances too (their keys included: a rotated key needs new ones).
+    model.upstreams,
   ]);
 }

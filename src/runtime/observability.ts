@@ -74,7 +74,8 @@ export class Observability {
       if (!group.model.metrics) continue;
       for (const backend of group.backends()) {
         const endpoint = backend.endpoint();
-        if (endpoint !== null)
+        // Remote upstreams are scraped by their own operators; only local children are merged.
+        if (endpoint !== null && endpoint.origin === undefined)
           targets.push({
             model: group.id,
             instance: backend.name,

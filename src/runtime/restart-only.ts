@@ -18,5 +18,7 @@ export function restartOnlyChanges(old: GatewayConfig, next: GatewayConfig): str
       changes.push(
         `kvCache.${key === "maxBytes" ? "maxSize" : key === "saveTimeoutMs" ? "saveTimeout" : key}`,
       );
+  if (JSON.stringify(old.upstreamHealth) !== JSON.stringify(next.upstreamHealth))
+    changes.push("upstreamHealth");
   return changes;
 }

@@ -65,7 +65,7 @@ export class Runtime {
   static create(deps: RuntimeDeps, config: GatewayConfig, binary: string, hash: string | null): Runtime {
     const groups = new Map<string, ModelGroup>();
     for (const model of Object.values(config.models))
-      groups.set(model.id, buildGroup(deps.groups, model, config.scheduler, binary));
+      groups.set(model.id, buildGroup(deps.groups, model, config, binary));
     deps.shell.scheduler.adopt([...groups.values()], config.scheduler);
     let runtime: Runtime | undefined;
     const first = buildGeneration(
@@ -164,7 +164,7 @@ export class Runtime {
         models[model.id] = model;
         continue;
       }
-      const fresh = buildGroup(this.#deps.groups, model, next.scheduler, binary);
+      const fresh = buildGroup(this.#deps.groups, model, next, binary);
       if (current?.instances().some((instance) => instance.state === "ready")) {
         const failed = await this.#startGreen(fresh, model.id);
         if (failed !== null) {

@@ -39,4 +39,12 @@ export interface Backend {
   /** Its recent output lines (llama-server's stdout and stderr), oldest first. */
   logs(count?: number): string[];
   onEvent(listener: (event: BackendStateEvent | { readonly type: string }) => void): () => void;
+  /** A remote server (process/remote-upstream.ts): needs no room, is never counted as loaded. */
+  readonly remote?: boolean;
+  /** Requests it takes at once; absent: the model's maxConcurrent (a local child's slots). */
+  readonly capacity?: number;
+  /** The model name to ask it for (requests' `model` rewritten); absent: sent as the client wrote it. */
+  readonly model?: string;
+  /** How a request on it ended, for passive health checks: false on a connection failure or 5xx. */
+  observe?(ok: boolean): void;
 }

@@ -27,7 +27,7 @@ export interface RouteDecision {
 
 /** Whether a model routes by conversation: affinity on, and more than one instance or slot. */
 export function routesByConversation(model: ModelConfig): boolean {
-  return model.affinity && (model.instances > 1 || model.maxConcurrent > 1);
+  return model.affinity && (model.instances + model.upstreams.length > 1 || model.maxConcurrent > 1);
 }
 
 /**
@@ -48,6 +48,12 @@ export interface Lease {
   readonly route: RouteDecision | null;
   /** llama-server reported its prompt speed (timings.prompt_per_second, tokens/s) for this request. */
   notePrefill(tokensPerSecond: number): void;
+  /** A remote upstream's model name to ask for (the body's `model` is rewritten); null for local children. */
+  readonly upstreamModel: string | null;
+  /** Whether it is a remote upstream (a 5xx before any byte may move the request to another instance). */
+  readonly remote: boolean;
+  /** How the request ended on it: false on a connection failure or a 5xx (passive health check). */
+  observe(ok: boolean): void;
   release(): void;
   /**
    * The connection to this instance failed before any answer (refused, reset): keep requests
@@ -212,7 +218,8 @@ export class ModelGroup {
     else this.#affinity ??= new AffinityTable();
     const pins = pinsSlots(model);
     for (const instance of this.#instances) {
-      if (!pins) {
+      // A remote upstream's slots are its own business.
+      if (!pins || instance.supervisor.remote === true) {
         instance.slots = null;
         continue;
       }
@@ -239,7 +246,18 @@ export class ModelGroup {
 
   /** Slots of all instances (ready or not) that no dispatched request holds. */
   unleasedSlots(): number {
-    return Math.max(0, this.#instances.length * this.#model.maxConcurrent - this.#leased);
+    let slots = 0;
+    for (const instance of this.#instances) slots += this.#capacity(instance);
+    return Math.max(0, slots - this.#leased);
+  }
+
+  /** Whether it has local instances: only those need room and count as a loaded model. */
+  get needsRoom(): boolean {
+    return this.#instances.some((instance) => instance.supervisor.remote !== true);
+  }
+
+  #capacity(instance: Instance): number {
+    return instance.supervisor.capacity ?? this.#model.maxConcurrent;
   }
 
   get lastUsedAt(): number {
@@ -337,11 +355,14 @@ export class ModelGroup {
     deadline: number,
     requestId?: string,
     conversation?: Conversation | null,
+    avoid: string | null = null,
   ): Promise<Lease> {
     await this.start(signal);
     const affinity = this.#affinity;
     const known = affinity !== null && conversation != null ? affinity.lookup(conversation) : null;
-    const home = known === null ? undefined : this.#instances[known.instance];
+    const found = known === null ? undefined : this.#instances[known.instance];
+    // A retry never goes back to the instance that just failed it, conversation or not.
+    const home = found?.supervisor.name === avoid ? undefined : found;
     const homeSlot = known?.slot ?? null;
     if (this.#line.length === 0) {
       if (home !== undefined && this.#usable(home, performance.now()) && this.#hasRoom(home)) {
@@ -350,7 +371,7 @@ export class ModelGroup {
       }
       const waitMs = home === undefined ? 0 : this.#affinityWaitMs(conversation);
       if (waitMs === 0) {
-        const free = this.#pickFree();
+        const free = this.#pickFree(avoid);
         if (free !== null) {
           free.active++;
           const lease = this.#leaseOn(
@@ -365,7 +386,11 @@ export class ModelGroup {
       }
     }
     if (home === undefined) {
-      const instance = await this.#joinLine(signal, deadline);
+      const instance = await this.#joinLine(
+        signal,
+        deadline,
+        avoid === null ? undefined : (candidate) => candidate.supervisor.name !== avoid,
+      );
       return this.#restoreSaved(
         this.#leaseOn(instance, requestId, "least-busy", null, conversation),
         conversation,
@@ -436,17 +461,18 @@ export class ModelGroup {
   }
 
   #hasRoom(instance: Instance): boolean {
-    return instance.active < this.#model.maxConcurrent;
+    return instance.active < this.#capacity(instance);
   }
 
   /** The least busy ready instance with a free slot, round-robin among equals. */
-  #pickFree(): Instance | null {
+  #pickFree(avoid: string | null = null): Instance | null {
     let best: Instance | null = null;
     const count = this.#instances.length;
     const now = performance.now();
     for (let i = 0; i < count; i++) {
       const candidate = this.#instances[(this.#next + i) % count];
       if (candidate === undefined || !this.#hasRoom(candidate) || !this.#usable(candidate, now)) continue;
+      if (candidate.supervisor.name === avoid) continue;
       if (best === null || candidate.active < best.active) best = candidate;
     }
     if (best !== null) this.#next = (this.#instances.indexOf(best) + 1) % count;
@@ -504,6 +530,9 @@ export class ModelGroup {
       instance: instance.supervisor.name,
       endpoint,
       route,
+      upstreamModel: instance.supervisor.model ?? null,
+      remote: instance.supervisor.remote === true,
+      observe: (ok) => instance.supervisor.observe?.(ok),
       notePrefill: (tokensPerSecond) => {
         if (!(tokensPerSecond > 0)) return;
         const perMs = tokensPerSecond / 1000;

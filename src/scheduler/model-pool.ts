@@ -16,6 +16,8 @@ export interface ModelPool {
     signal: AbortSignal,
     requestId?: string,
     conversation?: Conversation | null,
+    /** An instance a retry must not go back to (it just failed the request). */
+    avoid?: string | null,
   ): Promise<Lease>;
   group(modelId: string): ModelGroup | undefined;
   groups(): ModelGroup[];
@@ -23,10 +25,10 @@ export interface ModelPool {
 
 export function modelPool(scheduler: Scheduler, groups: ReadonlyMap<string, ModelGroup>): ModelPool {
   return {
-    acquire: (modelId, signal, requestId, conversation) => {
+    acquire: (modelId, signal, requestId, conversation, avoid) => {
       const group = groups.get(modelId);
       if (group === undefined) return Promise.reject(new Error(`no group for model ${modelId}`));
-      return scheduler.acquire(group, signal, requestId, conversation);
+      return scheduler.acquire(group, signal, requestId, conversation, avoid ?? null);
     },
     group: (modelId) => groups.get(modelId),
     groups: () => [...groups.values()],

@@ -164,13 +164,14 @@ export class Scheduler {
   /**
    * A lease on a ready instance slot of the group; release it when the response has ended.
    * `requestId` names the request in the instance's crash log line; `conversation` routes it to
-   * where its conversation is cached (affinity).
+   * where its conversation is cached (affinity); `avoid` names an instance a retry must not use.
    */
   async acquire(
     asked: ModelGroup,
     signal: AbortSignal,
     requestId?: string,
     conversation?: Conversation | null,
+    avoid: string | null = null,
   ): Promise<Lease> {
     if (this.#closed)
       throw new GatewayError("shutting_down", "the gateway is shutting down", { retryAfterSeconds: 5 });
@@ -196,9 +197,10 @@ export class Scheduler {
       held = true;
     };
     try {
-      if (group.resident && !this.#frozen(group, null)) hold();
+      // A model served only by remote upstreams needs no room: nothing of it is loaded here.
+      if (!group.needsRoom || (group.resident && !this.#frozen(group, null))) hold();
       else await this.#admit(group, signal, deadline, hold);
-      const lease = await group.lease(signal, deadline, requestId, conversation);
+      const lease = await group.lease(signal, deadline, requestId, conversation, avoid);
       let released = false;
       return {
         ...lease,
@@ -224,7 +226,8 @@ export class Scheduler {
     if (failure !== null) throw failure;
     group.hold(this.#now());
     try {
-      if (!group.resident) await this.#admit(group, signal, Number.POSITIVE_INFINITY, null);
+      if (!group.resident && group.needsRoom)
+        await this.#admit(group, signal, Number.POSITIVE_INFINITY, null);
       await group.start(signal);
     } finally {
       group.unhold(this.#now());

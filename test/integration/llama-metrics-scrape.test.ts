@@ -6,55 +6,27 @@
  * changes its format, this fails before the gateway's /metrics shows an empty section.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { once } from "node:events";
-import { createServer } from "node:net";
+import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import { type ScrapeTarget, scrapeLlamaMetrics } from "../../src/metrics/llama-scrape.js";
 import { testAssets } from "../support/assets.js";
-import { waitFor } from "../support/deadline.js";
+import { startLlamaServer } from "../support/llama-server-process.js";
 
 const assets = await testAssets();
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  assert.ok(address !== null && typeof address === "object");
-  return address.port;
-}
-
 /** llama-server on the tiny model with --metrics and --api-key; killed when the test ends. */
 async function serve(t: test.TestContext, apiKey: string): Promise<number> {
-  const port = await freePort();
-  const argv = ["-m", assets.tinyModel, "--host", "127.0.0.1", "--port", String(port)];
-  argv.push("-c", "512", "--metrics", "--api-key", apiKey);
-  const child: ChildProcess = spawn(assets.llamaServer, argv, { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-6000);
-  });
-  const exited = once(child, "exit");
-  t.after(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill("SIGKILL");
-    await exited;
-  });
-  await waitFor(
-    `llama-server on port ${port} to answer /health 200`,
-    async () => {
-      if (child.exitCode !== null) assert.fail(`llama-server exited with ${child.exitCode}:\n${stderr}`);
-      const status = await fetch(`http://127.0.0.1:${port}/health`).then(
-        (r) => r.status,
-        () => 0, // not listening yet
-      );
-      return status === 200 ? true : undefined;
-    },
-    30_000,
-    20,
-  ).catch((error: Error) => assert.fail(`${error.message}\n${stderr}`));
-  return port;
+  const server = await startLlamaServer(assets.llamaServer, [
+    "-m",
+    assets.tinyModel,
+    "-c",
+    "512",
+    "--metrics",
+    "--api-key",
+    apiKey,
+  ]);
+  t.after(() => server.kill());
+  return server.port;
 }
 
 async function complete(port: number, apiKey: string): Promise<void> {

@@ -12,6 +12,7 @@ export function modelConfig(id: string, overrides: Partial<ModelConfig> = {}): M
     aliases: [],
     unlistedAliases: [],
     instances: 1,
+    upstreams: [],
     startupTimeoutMs: 60_000,
     stopTimeoutMs: 5_000,
     env: {},

@@ -15,7 +15,7 @@ import { conversationOf } from "./conversation-keys.js";
 import { knownModel } from "./model-lookup.js";
 import { DEFAULT_REQUEST_LIMITS } from "./request-shape.js";
 import { estimateWork } from "./request-work.js";
-import { clientAsksUsage, upstreamBody } from "./upstream-body.js";
+import { clientAsksUsage, remoteBody, upstreamBody } from "./upstream-body.js";
 import { validateRequest } from "./validate-request.js";
 import { waitNotices } from "./wait-notices.js";
 
@@ -109,9 +109,16 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
       let answered = false;
       // A connection refused or reset before any answer means that instance just died: with
       // another instance to go to, the request goes there instead of failing.
+      let failedOn: string | null = null;
       for (let attempt = 1; ; attempt++) {
         const asked = performance.now();
-        const lease = await deps.scheduler.acquire(model.id, ctx.signal, ctx.requestId, conversation);
+        const lease = await deps.scheduler.acquire(
+          model.id,
+          ctx.signal,
+          ctx.requestId,
+          conversation,
+          failedOn,
+        );
         const sent = performance.now();
         ctx.facts.queueMs = (ctx.facts.queueMs ?? 0) + (sent - asked);
         ctx.facts.instance = lease.instance;
@@ -129,7 +136,12 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
               endpoint: lease.endpoint,
               method: "POST",
               path: spec.upstreamPath,
-              body: route?.slot == null ? upstream.body : pinnedToSlot(upstream.body, route.slot),
+              body:
+                lease.upstreamModel !== null
+                  ? remoteBody(upstream, body, lease.upstreamModel)
+                  : route?.slot == null
+                    ? upstream.body
+                    : pinnedToSlot(upstream.body, route.slot),
               requestId: ctx.requestId,
               traceparent: ctx.traceparent,
               headersTimeoutMs: model.firstByteTimeoutMs,
@@ -158,12 +170,25 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
           ctx.facts.tokensPerSecond = outcome.tokensPerSecond ?? null;
           if (outcome.prefillPerSecond != null) lease.notePrefill(outcome.prefillPerSecond);
           if (outcome.kind === "broken") ctx.facts.errorCode = outcome.error.code;
+          lease.observe(outcome.kind !== "broken" || outcome.error.status < 500);
           return outcome;
         } catch (error) {
-          const unreachable = error instanceof GatewayError && error.code === "backend_crashed";
-          if (!unreachable || answered) throw error;
-          lease.suspect();
-          if (attempt >= model.instances) throw error;
+          const failure = error instanceof GatewayError ? error : null;
+          // A connection failure or a 5xx counts against the instance (passive health check).
+          if (failure !== null && failure.status >= 500) lease.observe(false);
+          const unreachable = failure?.code === "backend_crashed" && !answered;
+          // A remote upstream's 5xx before any byte reached the client moves the request once.
+          const remoteFailure =
+            lease.remote && failure !== null && failure.status >= 500 && !ctx.res.headersSent;
+          if (!unreachable && !remoteFailure) throw error;
+          // A dead instance is kept away from every request for a while; one that answered 5xx
+          // only from this request's retry (passive health checks decide about the others).
+          if (unreachable) lease.suspect();
+          failedOn = lease.instance;
+          // An unreachable instance: each other one may be tried (as before remote upstreams);
+          // a remote upstream that answered 5xx: one other try.
+          const tries = unreachable ? model.instances + model.upstreams.length : REMOTE_TRIES;
+          if (attempt >= tries) throw error;
         } finally {
           lease.release();
         }
@@ -179,6 +204,9 @@ function describeRoute(route: RouteDecision): string {
 }
 
 const OPEN_BRACE = 0x7b;
+
+/** A request a remote upstream answered with a 5xx (before any byte reached the client) is tried this many times in all. */
+const REMOTE_TRIES = 2;
 
 /**
  * The body with llama-server's `id_slot` set to the slot the scheduler chose: a byte insertion

@@ -10,7 +10,8 @@ export type ModelState = "loaded" | "loading" | "failed" | "unloaded";
  * its env. null when unset or 0 (llama-server then takes the model's training context).
  */
 export function contextSize(model: Pick<ModelConfig, "launch" | "env">): number | null {
-  const argv = model.launch.kind === "model" ? model.launch.args : model.launch.cmd;
+  const argv =
+    model.launch.kind === "model" ? model.launch.args : model.launch.kind === "cmd" ? model.launch.cmd : [];
   let value: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;

@@ -40,3 +40,17 @@ export function upstreamBody(spec: ApiSpec, raw: Buffer, body: Body): UpstreamBo
   const changed = { ...body, stream_options: { ...options, include_usage: true } };
   return { body: Buffer.from(JSON.stringify(changed)), stripUsageChunk: true };
 }
+
+/**
+ * The body for a remote upstream that serves the model under another name: the client's body
+ * with `model` replaced (and include_usage when the gateway asked for it), serialized again.
+ */
+export function remoteBody(upstream: UpstreamBody, body: Body, model: string): Buffer {
+  const changed: Body = { ...body, model };
+  if (upstream.stripUsageChunk) {
+    const options =
+      typeof body.stream_options === "object" && body.stream_options !== null ? body.stream_options : {};
+    changed.stream_options = { ...options, include_usage: true };
+  }
+  return Buffer.from(JSON.stringify(changed));
+}
