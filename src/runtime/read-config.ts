@@ -48,10 +48,25 @@ export async function readConfigFile(
   let discovery: Discovery | null = null;
   let discovered: DiscoveredEntries | undefined;
   if (settings.dir !== null) {
-    discovery = await discoverModels(settings.dir, {
-      maxContext: settings.maxContext,
-      memoryBudgetBytes: settings.memoryBudgetBytes,
-    });
+    try {
+      discovery = await discoverModels(settings.dir, {
+        maxContext: settings.maxContext,
+        memoryBudgetBytes: settings.memoryBudgetBytes,
+      });
+    } catch (error) {
+      // The folder itself cannot be read (missing, not a folder, no permission): a config problem.
+      const reason = (error as NodeJS.ErrnoException).code ?? String(error);
+      return {
+        result: {
+          ok: false,
+          problems: [
+            { path: "discovery.dir", message: `cannot read the models folder ${settings.dir} (${reason})` },
+          ],
+        },
+        hash: null,
+        discovery: null,
+      };
+    }
     discovered = Object.fromEntries(
       discovery.models.map((model) => [model.id, { entry: discoveredEntry(model), from: model.path }]),
     );

@@ -118,6 +118,21 @@ test("POST /admin/reload picks up a new file at once; check --models-dir names t
   assert.match(check.stdout, /ok \(\d+ models: /);
 });
 
+test("a models folder that does not exist is a config problem, not a crash", () => {
+  const missing = join(folder.dir, "no-such-folder");
+  const check = spawnSync(process.execPath, ["--import", "tsx", BIN, "check", "--models-dir", missing], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  assert.equal(check.status, 3, check.stdout + check.stderr);
+  assert.match(
+    check.stdout + check.stderr,
+    /discovery\.dir: cannot read the models folder .*no-such-folder \(ENOENT\)/,
+  );
+  assert.doesNotMatch(check.stderr, /\n\s+at /, "no stack trace");
+});
+
 test("init writes a config that check accepts and that serves the same set", async () => {
   const out = join(await mkdtemp(join(tmpdir(), "llamawrapper-init-")), "config.yaml");
   const init = spawnSync(
