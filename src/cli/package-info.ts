@@ -1,9 +1,13 @@
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { EMBEDDED, embedded, isSingleExecutable } from "../util/single-executable.js";
 
 /** This package's version, found by walking up from this file (src/ under tsx, dist/src/ when built). */
 export function packageVersion(): string {
+  // The single executable has no package.json beside it: it carries its own.
+  if (isSingleExecutable())
+    return (JSON.parse(embedded(EMBEDDED.packageJson).toString("utf8")) as { version: string }).version;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
     try {

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { EMBEDDED, embedded, isSingleExecutable } from "../util/single-executable.js";
 
 export interface Asset {
   readonly body: Buffer;
@@ -59,6 +60,12 @@ function asset(name: string, body: Buffer): Asset {
  */
 export function loadAssets(): ReadonlyMap<string, Asset> {
   const assets = new Map<string, Asset>();
+  if (isSingleExecutable()) {
+    // No package folder: the same files, embedded by scripts/build-single-file.mjs.
+    const paths = JSON.parse(embedded(EMBEDDED.dashboardFiles).toString("utf8")) as string[];
+    for (const path of paths) assets.set(path, asset(path, embedded(path)));
+    return assets;
+  }
   const folder = dashboardFolder();
   for (const name of readdirSync(folder)) {
     if (ASSET_NAME.test(name))
