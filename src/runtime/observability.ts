@@ -143,6 +143,17 @@ function registerGauges(metrics: GatewayMetrics, state: ObservedState, sla: SlaT
     },
   );
   metrics.gauge(
+    "llamawrapper_upstream_up",
+    "Remote upstreams: 1 while one is in rotation (healthy, not ejected), else 0.",
+    ["model", "instance"],
+    (g) => {
+      for (const group of state.groups())
+        for (const instance of group.instances())
+          if (instance.url !== undefined)
+            g.set({ model: group.id, instance: instance.name }, instance.state === "ready" ? 1 : 0);
+    },
+  );
+  metrics.gauge(
     "llamawrapper_queue_depth",
     "Requests waiting for an instance of a model.",
     ["model"],

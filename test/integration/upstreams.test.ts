@@ -179,6 +179,10 @@ describe("remote upstreams", () => {
     );
     for (let i = 0; i < 4; i++) assert.equal((await chat("tiny")).status, 200);
     assert.ok((await placed("tiny", 4)).includes("tiny@remote"), "it takes requests again");
+    const metrics = await (
+      await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })
+    ).text();
+    assert.match(metrics, /llamawrapper_upstream_up\{model="tiny",instance="tiny@remote"\} 1\n/);
   });
 
   test("a remote that answers 5xx is retried elsewhere, ejected, and tried again after its back-off", async () => {
@@ -188,6 +192,10 @@ describe("remote upstreams", () => {
     assert.equal(stub.state, "failed", JSON.stringify(stub));
     assert.match(stub.failure as string, /ejected for 1.5 s after 2 failed requests in a row/);
     assert.equal(flaky.calls().length, 2, "ejected after two failures: no more requests");
+    const metrics = await (
+      await fetch(`${gateway.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })
+    ).text();
+    assert.match(metrics, /llamawrapper_upstream_up\{model="flaky",instance="flaky@stub"\} 0\n/);
     assert.match(flaky.calls()[0] ?? "", /^POST \/v1\/chat\/completions -$/, "no key configured: none sent");
     for (let i = 0; i < 3; i++) assert.equal((await chat("flaky")).status, 200);
     assert.equal(flaky.calls().length, 2, "still ejected");
