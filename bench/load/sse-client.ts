@@ -1,4 +1,4 @@
-import { type Agent, request } from "node:http";
+import { type Agent, type ClientRequest, type IncomingMessage, request } from "node:http";
 import type { Samples } from "../stats/summary.js";
 import { requestHeaders, type Target } from "./request-shape.js";
 
@@ -89,18 +89,7 @@ export function readStream(options: StreamOptions, gapsMs: Samples): Promise<Str
           res.resume();
           return finish(`status ${res.statusCode}`);
         }
-        res.setEncoding("utf8");
-        const parse = sseParser(onEvent);
-        res.on("data", (chunk: string) => {
-          try {
-            parse(chunk);
-          } catch (error) {
-            req.destroy();
-            finish((error as Error).message);
-          }
-        });
-        res.once("end", () => finish(done ? null : "stream ended without [DONE]"));
-        res.once("error", (error) => finish(error.message));
+        readSseBody(req, res, onEvent, finish, () => done);
       },
     );
     const timer = setTimeout(() => {
@@ -146,4 +135,29 @@ export function sseParser(onEvent: (data: string, at: number) => void): (chunk: 
       for (const line of block.split("\n")) if (line.startsWith("data: ")) onEvent(line.slice(6), at);
     }
   };
+}
+
+/**
+ * Reads an SSE answer's body event by event into `onEvent`; `finish` gets null once it ended
+ * after `done()` became true (the [DONE] event was seen), else why it did not.
+ */
+export function readSseBody(
+  req: ClientRequest,
+  res: IncomingMessage,
+  onEvent: (data: string, at: number) => void,
+  finish: (error: string | null) => void,
+  done: () => boolean,
+): void {
+  res.setEncoding("utf8");
+  const parse = sseParser(onEvent);
+  res.on("data", (chunk: string) => {
+    try {
+      parse(chunk);
+    } catch (error) {
+      req.destroy();
+      finish((error as Error).message);
+    }
+  });
+  res.once("end", () => finish(done() ? null : "stream ended without [DONE]"));
+  res.once("error", (error) => finish(error.message));
 }

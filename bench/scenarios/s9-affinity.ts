@@ -7,7 +7,7 @@ import { locateLlamaServer } from "../../src/llama/locate-llama-server.js";
 import { prng } from "../../src/util/prng.js";
 import { testAssets } from "../../test/support/assets.js";
 import { GATEWAY_KEY } from "../load/request-shape.js";
-import { sseParser } from "../load/sse-client.js";
+import { readSseBody } from "../load/sse-client.js";
 import type { ProcessSet } from "../procs/process-set.js";
 import { type Summary, summarize } from "../stats/summary.js";
 import {
@@ -245,18 +245,7 @@ export function streamChat(
           res.once("end", () => finish(`status ${res.statusCode}: ${text.slice(0, 300)}`));
           return;
         }
-        res.setEncoding("utf8");
-        const parse = sseParser(onEvent);
-        res.on("data", (chunk: string) => {
-          try {
-            parse(chunk);
-          } catch (error) {
-            req.destroy();
-            finish((error as Error).message);
-          }
-        });
-        res.once("end", () => finish(done ? null : "stream ended without [DONE]"));
-        res.once("error", (error) => finish(error.message));
+        readSseBody(req, res, onEvent, finish, () => done);
       },
     );
     const timer = setTimeout(() => {

@@ -8,13 +8,13 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { type DiscoveredModel, type Discovery, discoverModels } from "../../src/discovery/discover.js";
 import { testAssets } from "../support/assets.js";
 import { waitFor } from "../support/deadline.js";
+import { freePort } from "../support/llama-server-process.js";
 import { makeModelFolder } from "../support/model-folder.js";
 
 const { llamaServer } = await testAssets();
@@ -32,15 +32,6 @@ after(async () => {
 
 const model = (id: string): DiscoveredModel =>
   found.models.find((m) => m.id === id) ?? assert.fail(`no discovered model ${id}`);
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  assert.ok(address !== null && typeof address === "object");
-  return address.port;
-}
 
 /** Starts llama-server as the gateway would (-m path ...args), kills it when the test ends. */
 async function serve(t: test.TestContext, m: DiscoveredModel): Promise<string> {
