@@ -91,6 +91,8 @@ test("a minimal config gets every default", () => {
         "x-ratelimit-limit",
         "x-ratelimit-remaining",
         "x-ratelimit-reset",
+        "x-cache",
+        "x-gateway-route",
       ],
       credentials: false,
       maxAgeSeconds: 600,

@@ -135,6 +135,8 @@ export function corsSchema() {
           "x-ratelimit-limit",
           "x-ratelimit-remaining",
           "x-ratelimit-reset",
+          "x-cache",
+          "x-gateway-route",
         ])
         .describe("Response headers a cross-origin page may read."),
       credentials: z

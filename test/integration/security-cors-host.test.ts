@@ -98,6 +98,8 @@ describe("CORS and the Host check", () => {
     assert.equal(res.status, 200);
     assert.equal(res.headers["access-control-allow-origin"], "https://app.example.com");
     assert.match(String(res.headers["access-control-expose-headers"]), /x-request-id/);
+    // A browser client can read what the cache and the scheduler did.
+    assert.match(String(res.headers["access-control-expose-headers"]), /x-cache.*x-gateway-route/);
     assert.match(String(res.headers.vary), /Origin/);
   });
 
