@@ -50,6 +50,11 @@ export const FEATURES: readonly Feature[] = [
     how: "always on: `SlaTracker.record` adds each request that names a model to its model's current bucket of a 60-bucket sliding window (default objectives: availability 0.99 over 1 h, no ttft or latency objective)",
   },
   {
+    name: "conversation-affine routing",
+    enabled: true,
+    how: "on by default (`affinity: true`; the fake backend's model has many slots): each chat request's conversation keys are hashed (SHA-1 over its messages), looked up and remembered, and the answer carries `X-Gateway-Route`; no `id_slot` is added (a `cmd:` model without `-np` is not pinned to slots). Scenarios 9–11 measure what it buys on the real llama-server",
+  },
+  {
     name: "request history (memory)",
     enabled: true,
     how: "on by default (`history.size: 1000`, no `history.file`): `RequestHistory.add` keeps every non-operator request's record in a fixed ring for GET /admin/requests; no file is appended",
