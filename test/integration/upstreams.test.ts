@@ -151,6 +151,17 @@ describe("remote upstreams", () => {
   }
 
   test("a model's requests are balanced over its local instance and its remote llama-server", async () => {
+    // The remote is ready at its first check, the local child only once loaded: wait for both,
+    // or a slow machine serves every request from the remote while the local one loads.
+    assert.equal((await admin(gateway, "POST", "/admin/models/tiny/load", { key: ADMIN })).status, 200);
+    await waitFor(
+      "both instances of tiny ready",
+      async () => {
+        const status = await modelStatus(gateway, "tiny", ADMIN);
+        return (status.instances as Json[]).every((i) => i.state === "ready") ? true : undefined;
+      },
+      60_000,
+    );
     for (let i = 0; i < 6; i++) assert.equal((await chat("tiny")).status, 200);
     const instances = new Set(await placed("tiny", 6));
     assert.deepEqual([...instances].sort(), ["tiny#0", "tiny@remote"]);
