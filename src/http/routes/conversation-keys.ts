@@ -34,20 +34,21 @@ export function conversationOf(body: Body): Conversation | null {
   return null;
 }
 
-function key(hash: Hash): string {
-  return hash.copy().digest("base64url").slice(0, KEY_CHARS);
+/** The key of what `hash` has seen so far; `last`: digest it itself (no copy: it is not used again). */
+function key(hash: Hash, last: boolean): string {
+  return (last ? hash : hash.copy()).digest("base64url").slice(0, KEY_CHARS);
 }
 
 function itemsConversation(hash: Hash, items: readonly unknown[]): Conversation | null {
   if (items.length === 0) return null;
   const keys: string[] = [];
   let bytes = 0;
-  for (const item of items) {
-    const text = JSON.stringify(item) ?? "null";
+  for (let i = 0; i < items.length; i++) {
+    const text = JSON.stringify(items[i]) ?? "null";
     bytes += text.length;
     hash.update(text);
     hash.update("\n");
-    keys.push(key(hash));
+    keys.push(key(hash, i === items.length - 1));
   }
   return { keys, promptTokens: Math.ceil(bytes / BYTES_PER_TOKEN) };
 }
@@ -57,7 +58,7 @@ function promptConversation(hash: Hash, prompt: string): Conversation | null {
   const whole = Math.floor(prompt.length / PROMPT_BLOCK_CHARS);
   for (let block = 0; block < whole; block++) {
     hash.update(prompt.slice(block * PROMPT_BLOCK_CHARS, (block + 1) * PROMPT_BLOCK_CHARS));
-    keys.push(key(hash));
+    keys.push(key(hash, block === whole - 1));
   }
   // A prompt shorter than one block has no key: there is little to recompute.
   if (keys.length === 0) return null;
