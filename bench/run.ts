@@ -127,7 +127,7 @@ async function main(args: BenchArgs, set: ProcessSet): Promise<void> {
     if (selected(args, "s3")) backends.push("paced");
     if (selected(args, "s4")) backends.push("crowd");
     log(
-      `starting direct fakes, ${nginxPath ? "nginx" : "no nginx"} and the gateway (${gatewayCommand.label}) for ${backends.join(", ")}`,
+      `starting direct fakes, ${nginxPath ? "nginx" : "no nginx"} and the gateway, full and minimum (${gatewayCommand.label}), for ${backends.join(", ")}`,
     );
     await attempt("starting the systems", async () => {
       const systems = await startSystems(set, join(runDir, "systems"), backends, gatewayCommand, nginxPath);

@@ -80,11 +80,14 @@ export function chartSvg(panels: readonly Panel[], subtitle: string): string {
   const width = cols * PANEL_W + 20;
   const height = rows * PANEL_H + 70;
   const names = [...new Set(panels.flatMap((p) => p.series.map((s) => s.name)))];
+  // Each entry as wide as its name needs (about 6.5 px a character at 11 px), at least 110 px.
+  let legendX = 20;
   const legend = names
-    .map(
-      (name, i) =>
-        `<rect x="${20 + i * 110}" y="36" width="12" height="12" fill="${COLORS[name] ?? "#868e96"}"/><text x="${36 + i * 110}" y="46">${esc(name)}</text>`,
-    )
+    .map((name) => {
+      const x = legendX;
+      legendX += Math.max(110, 30 + Math.ceil(name.length * 6.5));
+      return `<rect x="${x}" y="36" width="12" height="12" fill="${COLORS[name] ?? "#868e96"}"/><text x="${x + 16}" y="46">${esc(name)}</text>`;
+    })
     .join("");
   const body = panels
     .map((p, i) => panel(p, 10 + (i % cols) * PANEL_W, 60 + Math.floor(i / cols) * PANEL_H))

@@ -100,7 +100,12 @@ function featuresSection(): string {
   return [
     "The gateway runs with its default middleware. What is on, and what to switch on when it lands (`bench/systems/gateway-features.ts`, `bench/systems/gateway.ts`):",
     "",
-    ...FEATURES.map((f) => `- [${f.enabled ? "x" : " "}] **${f.name}**: ${f.how}`),
+    ...FEATURES.map(
+      (f) =>
+        `- [${f.enabled ? "x" : " "}] **${f.name}**: ${f.how}${f.inMinimum ? "" : " _(off in `gateway (minimum)`)_"}`,
+    ),
+    "",
+    "`gateway (minimum)`, measured next to it in scenarios 1–4, is the same build in front of the same fakes with every feature marked off above switched off: no `auth` (the gateway is open and does not look at the key the client still sends), no `rateLimit`, `logging.level: silent` (no access log), `cache.enabled: false`, `history.size: 0`. Metrics and SLA tracking have no switch and stay on in both; the others stay at their defaults. The targets are judged on the full `gateway`; the minimum is for comparison: the gap between the two is what the features cost, the gap to `node floor` what the gateway's core path costs.",
   ].join("\n");
 }
 
@@ -167,7 +172,7 @@ function howToRun(r: BenchResults): string {
     "",
     "How it measures:",
     "",
-    "- **Systems**: `direct` is the fake llama-server (`test/fixtures/fake-llama-server.ts`) on its own port; `nginx` is Debian's nginx with its own config on loopback (1 worker, keep-alive upstream, `proxy_buffering off`, access log on); `gateway` is the real CLI (`dist/src/cli/bin.js` by default, built first) with a config whose `cmd:` models run the same fake with the same switches, logging at info to a file, one API key, rate limits checked on every request, and `maxConcurrent: 4096` (the fake has no slot limit; the default of 4 would measure the gateway's queue). `node floor` (scenarios 1 and 2 only) is `bench/systems/floor-proxy.ts`: node:http plus undici in front of the same fake, body parsed once, nothing else, the least any Node proxy pays here. All systems run for the whole scenario; each load runs against each system in turn, the order rotated every round.",
+    "- **Systems**: `direct` is the fake llama-server (`test/fixtures/fake-llama-server.ts`) on its own port; `nginx` is Debian's nginx with its own config on loopback (1 worker, keep-alive upstream, `proxy_buffering off`, access log on); `gateway` is the real CLI (`dist/src/cli/bin.js` by default, built first) with a config whose `cmd:` models run the same fake with the same switches, logging at info to a file, one API key, rate limits checked on every request, and `maxConcurrent: 4096` (the fake has no slot limit; the default of 4 would measure the gateway's queue). `gateway (minimum)` (scenarios 1–4) is a second gateway from the same build in front of the same fakes with auth, rate limit, access log, response cache and request history off (metrics and SLA tracking always on; see the middleware section): for comparison, the targets are judged on `gateway`. `node floor` (scenarios 1 and 2 only) is `bench/systems/floor-proxy.ts`: node:http plus undici in front of the same fake, body parsed once, nothing else, the least any Node proxy pays here. All systems run for the whole scenario; each load runs against each system in turn, the order rotated every round.",
     "- **Load**: scenario 1 is an open-loop client (node:http, keep-alive) sending on a fixed schedule and timing each request with hrtime; scenario 2 is wrk (`-t1`, 32 connections); scenarios 3 and 4 use a purpose-built SSE client that records time to the response headers, to the first content token and the gap before every later token, and checks every stream's content token for token; scenario 5 uses an open-loop client that times each answer to its last byte and then checks its content and its `X-Cache` header. Scenarios 1–4, 6 and the profile send `Cache-Control: no-cache`, so the gateway's response cache never answers their repeated `temperature: 0` request (it still records and stores it: the cost of a miss is in their numbers).",
     "- **Machine noise**: the report gives, per scenario, how many cores other processes used meanwhile (`other load`). The load generator, the proxy and the backend share the same 2 cores, so a CPU-heavy proxy also slows the backend it waits for: scenario 2 also reports CPU µs per request, a measure of the proxy's own cost that does not depend on that sharing.",
   ].join("\n");

@@ -22,9 +22,13 @@ interface Pcts {
 
 const KEYS = ["p50", "p90", "p99", "max"] as const;
 
+/** The gateway with auth, rate limit, access log, cache and history off (systems/harness.ts). */
+const MINIMUM = "gateway (minimum)";
+
 /**
- * The table every latency gets: absolute percentiles per system, then the gateway's and
- * nginx's additions over direct, and the gateway's ratios to direct and to nginx.
+ * The table every latency gets: absolute percentiles per system, then the additions over direct
+ * (nginx, the node floor, both gateways), what the features add (the full gateway over the
+ * minimum one), and the full gateway's ratios to direct, nginx, the floor and the minimum.
  */
 function latencyTable(systems: Record<string, Pcts>, unit: string, digits?: number): string {
   const rows: string[][] = [];
@@ -33,15 +37,25 @@ function latencyTable(systems: Record<string, Pcts>, unit: string, digits?: numb
   const nginx = systems.nginx;
   const floor = systems["node floor"];
   const gateway = systems.gateway;
+  const minimum = systems[MINIMUM];
   if (direct && nginx)
     rows.push(["nginx − direct", ...KEYS.map((k) => signed(nginx[k] - direct[k], digits))]);
   if (direct && floor)
     rows.push(["node floor − direct", ...KEYS.map((k) => signed(floor[k] - direct[k], digits))]);
+  if (direct && minimum)
+    rows.push([`${MINIMUM} − direct`, ...KEYS.map((k) => signed(minimum[k] - direct[k], digits))]);
   if (direct && gateway)
     rows.push(["**gateway − direct**", ...KEYS.map((k) => `**${signed(gateway[k] - direct[k], digits)}**`)]);
+  if (minimum && gateway)
+    rows.push([
+      `gateway − ${MINIMUM} (the features)`,
+      ...KEYS.map((k) => signed(gateway[k] - minimum[k], digits)),
+    ]);
   if (direct && gateway) rows.push(["gateway / direct", ...KEYS.map((k) => ratio(gateway[k], direct[k]))]);
   if (nginx && gateway) rows.push(["gateway / nginx", ...KEYS.map((k) => ratio(gateway[k], nginx[k]))]);
   if (floor && gateway) rows.push(["gateway / node floor", ...KEYS.map((k) => ratio(gateway[k], floor[k]))]);
+  if (minimum && gateway)
+    rows.push([`gateway / ${MINIMUM}`, ...KEYS.map((k) => ratio(gateway[k], minimum[k]))]);
   return table([unit, "p50", "p90", "p99", "max"], rows);
 }
 
@@ -118,8 +132,23 @@ export function s2Section(r: BenchResults): string {
       0,
     ),
     "`backend cores` near 1.0 means the single-threaded fake was saturated: for `direct` the fake, not the network path, is the ceiling.",
+    ...s2FeaturesLine(s.systems),
     other(s.foreignCores),
   ].join("\n\n");
+}
+
+/** Scenario 2: what the features cost, the full gateway against the minimum one, when both ran. */
+function s2FeaturesLine(systems: NonNullable<BenchResults["s2"]>["systems"]): string[] {
+  const full = systems.gateway;
+  const min = systems[MINIMUM];
+  if (full === undefined || min === undefined) return [];
+  const cpu =
+    full.proxyCpuUsPerRequest === null || min.proxyCpuUsPerRequest === null
+      ? ""
+      : `, ${signed(full.proxyCpuUsPerRequest - min.proxyCpuUsPerRequest, 1)} µs of CPU per request (${num(full.proxyCpuUsPerRequest, 1)} against ${num(min.proxyCpuUsPerRequest, 1)})`;
+  return [
+    `The features (auth, rate limit, access log, response cache on its miss path, request history), full \`gateway\` against \`${MINIMUM}\`: ${ratio(full.requestsPerSecond, min.requestsPerSecond)} the throughput${cpu}.`,
+  ];
 }
 
 export function s3Section(r: BenchResults): string {
@@ -332,6 +361,11 @@ export function idleSection(r: BenchResults): string {
   }
   if (s4?.gateway)
     rows.push(["gateway peak under scenario 4 (1000 streams)", mb(s4.gateway.proxyPeakRssBytes)]);
+  if (s4?.[MINIMUM])
+    rows.push([
+      `${MINIMUM} peak under scenario 4 (same build, features off)`,
+      mb(s4[MINIMUM].proxyPeakRssBytes),
+    ]);
   if (s4?.nginx) rows.push(["nginx (master + worker) peak under scenario 4", mb(s4.nginx.proxyPeakRssBytes)]);
   if (rows.length === 0) return NOT_RUN;
   const startup =

@@ -12,6 +12,8 @@ export const COLORS: Record<string, string> = {
   nginx: "#2f9e44",
   "node floor": "#f59f00",
   gateway: "#1c7ed6",
+  // The same gateway with its switchable features off: cyan, apart from the blues of scenario 5.
+  "gateway (minimum)": "#1098ad",
   // Scenario 5's panel: the gateway going to the backend, and answering from its cache.
   "gateway miss": "#74c0fc",
   "gateway hit": "#7048e8",

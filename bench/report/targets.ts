@@ -10,12 +10,17 @@ export interface TargetRow {
   readonly scenario: string;
   readonly target: string;
   readonly measured: string;
-  /** The same measure for nginx and the minimal Node proxy, where the run has it. */
+  /**
+   * The same measure for nginx, the minimal Node proxy and the gateway with its features off
+   * (`gateway (minimum)`), where the run has them. The verdict is always the full gateway's.
+   */
   readonly context: string;
   readonly verdict: "met" | "missed" | "not run" | "not built yet";
 }
 
 const MB = 2 ** 20;
+/** The gateway with auth, rate limit, access log, cache and history off: for comparison only. */
+const MINIMUM = "gateway (minimum)";
 /** Scenario 5: a cache hit's latency (the whole answer, as the client sees it), and the goal. */
 const HIT_TARGET_US = 300;
 const HIT_GOAL_US = 150;
@@ -24,7 +29,10 @@ function verdict(ok: boolean | null): TargetRow["verdict"] {
   return ok === null ? "not run" : ok ? "met" : "missed";
 }
 
-/** "nginx +x, node floor +y": what the reference systems add to direct for the same measure. */
+/**
+ * "nginx +x, node floor +y, gateway (minimum) +z": what the reference systems add to direct for
+ * the same measure.
+ */
 function others<T>(
   systems: Record<string, T> | undefined,
   value: (t: T) => number,
@@ -32,7 +40,7 @@ function others<T>(
 ): string {
   const direct = systems?.direct;
   if (systems === undefined || direct === undefined) return "";
-  return ["nginx", "node floor"]
+  return ["nginx", "node floor", MINIMUM]
     .flatMap((name) => {
       const t = systems[name];
       return t === undefined ? [] : [`${name} ${show(value(t), value(direct))}`];
@@ -80,10 +88,14 @@ export function evaluateTargets(r: BenchResults): TargetRow[] {
           ? "nginx missing"
           : "–"
         : `${pct(share)} (${num(s2g?.requestsPerSecond)} vs ${num(s2n?.requestsPerSecond)} req/s)`,
-    context:
-      r.s2?.systems["node floor"] && s2n
-        ? `node floor ${pct(r.s2.systems["node floor"].requestsPerSecond / s2n.requestsPerSecond)}`
-        : "",
+    context: s2n
+      ? (["node floor", MINIMUM] as const)
+          .flatMap((name) => {
+            const t = r.s2?.systems[name];
+            return t === undefined ? [] : [`${name} ${pct(t.requestsPerSecond / s2n.requestsPerSecond)}`];
+          })
+          .join(", ")
+      : "",
     verdict: verdict(share === null ? null : share >= 0.5),
   });
 
@@ -115,18 +127,26 @@ export function evaluateTargets(r: BenchResults): TargetRow[] {
   });
 
   const s4g = r.s4?.systems.gateway;
+  const s4m = r.s4?.systems[MINIMUM];
+  const s4n = r.s4?.systems.nginx;
   rows.push({
     scenario: "4",
     target: "1000 streams all complete and correct",
     measured: s4g ? `${s4g.correct}/${s4g.streams} correct` : "–",
-    context: r.s4?.systems.nginx ? `nginx ${r.s4.systems.nginx.correct}/${r.s4.systems.nginx.streams}` : "",
+    context: [
+      ...(s4n ? [`nginx ${s4n.correct}/${s4n.streams}`] : []),
+      ...(s4m ? [`${MINIMUM} ${s4m.correct}/${s4m.streams}`] : []),
+    ].join(", "),
     verdict: verdict(s4g ? s4g.correct === s4g.streams : null),
   });
   rows.push({
     scenario: "4",
     target: "gateway RSS ≤ 250 MB under 1000 streams",
     measured: s4g ? mb(s4g.proxyPeakRssBytes) : "–",
-    context: r.s4?.systems.nginx ? `nginx ${mb(r.s4.systems.nginx.proxyPeakRssBytes)}` : "",
+    context: [
+      ...(s4n ? [`nginx ${mb(s4n.proxyPeakRssBytes)}`] : []),
+      ...(s4m ? [`${MINIMUM} ${mb(s4m.proxyPeakRssBytes)}`] : []),
+    ].join(", "),
     verdict: verdict(s4g?.proxyPeakRssBytes == null ? null : s4g.proxyPeakRssBytes <= 250 * MB),
   });
   const s5 = r.s5 ?? null;

@@ -20,7 +20,17 @@ export interface GatewayConfigOptions {
   readonly models: readonly GatewayModel[];
   readonly maxLoadedModels: number;
   readonly llamaServer?: string;
+  /**
+   * "full" (the default): every default feature on, as gateway-features.ts lists. "minimum": the
+   * same gateway with what can be switched off switched off (no API keys, so no auth; no rate
+   * limit; `logging.level: silent`, so no access log; no response cache; no request history).
+   * Metrics and SLA tracking have no switch and stay on; request ids, the host check, CORS, the
+   * body limit and conversation-affine routing stay at their defaults.
+   */
+  readonly variant?: GatewayVariant;
 }
+
+export type GatewayVariant = "full" | "minimum";
 
 /**
  * Rate limits far above anything the bench sends (scenario 2 peaks near 20k req/s, about 1.2M
@@ -47,10 +57,24 @@ export function gatewayConfig(options: GatewayConfigOptions): Record<string, unk
       ...(m.maxConcurrent === undefined ? {} : { maxConcurrent: m.maxConcurrent }),
     };
   }
-  return {
+  const common = {
     server: { host: "127.0.0.1", port: 0 },
     ...(options.llamaServer === undefined ? {} : { llamaServer: { binary: options.llamaServer } }),
     scheduler: { maxLoadedModels: options.maxLoadedModels },
+  };
+  if (options.variant === "minimum") {
+    // No `auth` (the gateway is open: a presented key is not even looked at) and no `rateLimit`
+    // (its defaults limit nothing).
+    return {
+      ...common,
+      logging: { level: "silent" },
+      cache: { enabled: false },
+      history: { size: 0 },
+      models,
+    };
+  }
+  return {
+    ...common,
     logging: { level: "info" },
     auth: { apiKeys: [{ name: "bench", key: GATEWAY_KEY }] },
     rateLimit: BENCH_RATE_LIMIT,

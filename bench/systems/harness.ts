@@ -26,7 +26,14 @@ import { FAKE_SERVER, FLOOR_PROXY, ROOT, TSX_LOADER } from "./paths.js";
  */
 export const FAKE_SLOTS = 4096;
 
-export type SystemName = "direct" | "nginx" | "node floor" | "gateway";
+export type SystemName = "direct" | "nginx" | "node floor" | "gateway" | "gateway (minimum)";
+
+/**
+ * The second gateway: the same build and the same fakes, with what can be switched off off
+ * (gateway.ts, variant "minimum"). Next to `gateway` it shows what the features cost; next to
+ * `node floor` what the gateway's core path costs on its own.
+ */
+export const GATEWAY_MINIMUM: SystemName = "gateway (minimum)";
 
 /** One system under test: where it serves each backend, and which processes are "the proxy". */
 export interface System {
@@ -43,6 +50,8 @@ export interface Systems {
   /** The minimal Node proxy (floor-proxy.ts) in front of the fast backend: scenarios 1 and 2 only. */
   readonly floor: System;
   readonly gateway: RunningGateway;
+  /** The same gateway with auth, rate limit, access log, cache and history off. */
+  readonly gatewayMinimum: RunningGateway;
   readonly nginx: RunningNginx | null;
   readonly fakes: ReadonlyMap<BackendName, FakeBackend>;
   /** Gateway RSS right after it listened, before any request (bytes). */
@@ -137,7 +146,8 @@ export async function warmUp(systems: readonly System[], backend: BackendName, c
 
 /**
  * Starts, for the given backends: one direct fake each, nginx in front of those (when nginx is
- * available), and one gateway whose `cmd:` models run the same fakes. Everything is registered
+ * available), and two gateways whose `cmd:` models run the same fakes: one with every default
+ * feature on, one with the minimum (gateway.ts, `variant`). Everything is registered
  * in `set`, so the caller's cleanup stops it.
  */
 export async function startSystems(
@@ -160,16 +170,23 @@ export async function startSystems(
           backends.map((name) => ({ name, upstreamPort: (fakes.get(name) as FakeBackend).port })),
           BACKEND_KEY,
         );
+  const models = backends.map((id) => ({ id, cmd: fakeArgv(id, "${PORT}"), maxConcurrent: FAKE_SLOTS }));
   const gateway = await startGateway(
     set,
     gatewayCommand,
     dir,
-    gatewayConfig({
-      models: backends.map((id) => ({ id, cmd: fakeArgv(id, "${PORT}"), maxConcurrent: FAKE_SLOTS })),
-      maxLoadedModels: backends.length,
-    }),
+    gatewayConfig({ models, maxLoadedModels: backends.length }),
   );
   const gatewayRssAtStart = rssBytes([gateway.process.pid]);
+  // Its own folder: startGateway writes gateway.yaml and gateway.log there (the log stays empty).
+  const minimumDir = join(dir, "gateway-minimum");
+  mkdirSync(minimumDir, { recursive: true });
+  const gatewayMinimum = await startGateway(
+    set,
+    gatewayCommand,
+    minimumDir,
+    gatewayConfig({ models, maxLoadedModels: backends.length, variant: "minimum" }),
+  );
   const fast = fakes.get("fast") as FakeBackend;
   const floorProcess = await startFloor(set, fast.port, BACKEND_KEY);
 
@@ -194,11 +211,19 @@ export async function startSystems(
     proxyPids: () => [gateway.process.pid],
     backendPid: (b) => childServing(gateway.process.pid, b),
   });
+  // It needs no key; the client still sends the same Authorization header (ignored by an open
+  // gateway, as by nginx), so every proxied system gets the same request bytes.
+  list.push({
+    name: GATEWAY_MINIMUM,
+    target: () => ({ port: gatewayMinimum.port, key: GATEWAY_KEY }),
+    proxyPids: () => [gatewayMinimum.process.pid],
+    backendPid: (b) => childServing(gatewayMinimum.process.pid, b),
+  });
   const floor: System = {
     name: "node floor",
     target: () => ({ port: floorProcess.port, key: GATEWAY_KEY }),
     proxyPids: () => [floorProcess.process.pid],
     backendPid: () => fast.process.pid,
   };
-  return { list, floor, gateway, nginx, fakes, gatewayRssAtStart };
+  return { list, floor, gateway, gatewayMinimum, nginx, fakes, gatewayRssAtStart };
 }
