@@ -8,6 +8,7 @@ import pino from "pino";
 import type { RequestRecord } from "../../src/http/request-record.js";
 import type { ObservedState } from "../../src/runtime/observability.js";
 import type { ModelGroup } from "../../src/scheduler/model-group.js";
+import { requestRecord } from "../../test/support/request-record.js";
 import type { S8Kind, S8Measure, S8Measured, S8WorkerOptions } from "./s8-metrics-cost.js";
 
 type LoadModule = typeof import("../../src/config/load.js");
@@ -79,12 +80,9 @@ if (history === null) throw new Error("s8: the default config has no request his
 const IDS = Array.from({ length: 4096 }, () => crypto.randomUUID());
 
 function record(over: Partial<RequestRecord>): RequestRecord {
-  return {
+  return requestRecord({
     requestId: IDS[0] as string,
     at: Date.now(),
-    method: "POST",
-    route: "/v1/chat/completions",
-    status: 200,
     durationMs: 812.4,
     ttfbMs: 48.2,
     queueMs: 0.3,
@@ -95,14 +93,12 @@ function record(over: Partial<RequestRecord>): RequestRecord {
     usage: { promptTokens: 412, completionTokens: 128, cachedTokens: 384 },
     tokensPerSecond: 161.5,
     cache: "miss",
-    routing: null,
-    errorCode: null,
     stream: true,
     // The client's own text, kept for the history and the dashboard (never a label).
     modelAsked: "model-0",
     userAgent: "OpenAI/Python 1.54.0",
     ...over,
-  };
+  });
 }
 
 /** The three records the scenario times, as the HTTP layer builds them for such requests. */

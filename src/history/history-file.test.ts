@@ -6,6 +6,7 @@ import { Writable } from "node:stream";
 import { after, test } from "node:test";
 import pino from "pino";
 import { waitFor } from "../../test/support/deadline.js";
+import { requestRecord } from "../../test/support/request-record.js";
 import type { RequestRecord } from "../http/request-record.js";
 import { HistoryFile } from "./history-file.js";
 
@@ -36,15 +37,11 @@ function capturedLog() {
 }
 
 function record(n: number): RequestRecord {
-  return {
+  return requestRecord({
     requestId: `r${n}`,
     at: 1_700_000_000_000 + n,
-    method: "POST",
-    route: "/v1/chat/completions",
-    status: 200,
     durationMs: 12.5,
     ttfbMs: 3,
-    queueMs: null,
     upstreamMs: 11,
     model: "llama",
     instance: "llama#0",
@@ -52,12 +49,8 @@ function record(n: number): RequestRecord {
     usage: { promptTokens: 10, completionTokens: 20, cachedTokens: 4 },
     tokensPerSecond: 42.1,
     cache: "miss",
-    routing: null,
-    errorCode: null,
     stream: true,
-    modelAsked: null,
-    userAgent: null,
-  };
+  });
 }
 
 const ids = (records: RequestRecord[]) => records.map((r) => r.requestId);

@@ -1,32 +1,20 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { requestRecord } from "../../test/support/request-record.js";
 import type { RequestRecord } from "../http/request-record.js";
 import { RequestHistory, statusMatcher } from "./request-history.js";
 
 function record(n: number, fields: Partial<RequestRecord> = {}): RequestRecord {
-  return {
+  return requestRecord({
     requestId: `r${n}`,
     at: 1_700_000_000_000 + n,
-    method: "POST",
-    route: "/v1/chat/completions",
-    status: 200,
-    durationMs: 10,
     ttfbMs: 5,
     queueMs: 0,
     upstreamMs: 9,
     model: "llama",
     instance: "llama#0",
-    keyName: null,
-    usage: null,
-    tokensPerSecond: null,
-    cache: null,
-    routing: null,
-    errorCode: null,
-    stream: false,
-    modelAsked: null,
-    userAgent: null,
     ...fields,
-  };
+  });
 }
 
 const ids = (records: RequestRecord[]) => records.map((r) => r.requestId);

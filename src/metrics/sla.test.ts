@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { requestRecord } from "../../test/support/request-record.js";
 import type { RequestRecord } from "../http/request-record.js";
 import { SLA_BUCKETS, type SlaObjectives, type SlaReport, SlaTracker } from "./sla.js";
 
@@ -14,29 +15,15 @@ function clock(start = 0): { now: () => number; set: (t: number) => void } {
 
 /** A full RequestRecord, so the test also proves the tracker accepts what the HTTP layer emits. */
 function rec(over: Partial<RequestRecord> = {}): RequestRecord {
-  return {
-    requestId: "r",
-    at: 0,
-    method: "POST",
-    route: "/v1/chat/completions",
-    status: 200,
+  return requestRecord({
     durationMs: 1000,
     ttfbMs: 100,
     queueMs: 0,
     upstreamMs: 900,
-    model: "m",
     instance: "m#1",
-    keyName: null,
-    usage: null,
-    tokensPerSecond: null,
-    cache: null,
-    routing: null,
-    errorCode: null,
     stream: true,
-    modelAsked: null,
-    userAgent: null,
     ...over,
-  };
+  });
 }
 
 function only(tracker: SlaTracker, model = "m"): SlaReport {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import pino from "pino";
+import { requestRecord } from "../../test/support/request-record.js";
 import { parseConfig } from "../config/load.js";
 import type { GatewayConfig } from "../config/types.js";
 import type { RequestRecord } from "../http/request-record.js";
@@ -48,29 +49,17 @@ function observability(): Observability {
 }
 
 function record(over: Partial<RequestRecord> = {}): RequestRecord {
-  return {
-    requestId: "r",
-    at: 0,
-    method: "POST",
-    route: "/v1/chat/completions",
-    status: 200,
+  return requestRecord({
     durationMs: 12,
     ttfbMs: 5,
     queueMs: 1,
     upstreamMs: 10,
-    model: "m",
-    instance: "m#0",
-    keyName: null,
     usage: { promptTokens: 7, completionTokens: 3, cachedTokens: 2 },
     tokensPerSecond: 40,
     cache: "miss",
-    routing: null,
-    errorCode: null,
     stream: true,
-    modelAsked: null,
-    userAgent: null,
     ...over,
-  };
+  });
 }
 
 test("docs/metrics.md lists every series of the registry, and the registry has every series it lists", async () => {
