@@ -8,8 +8,9 @@ import type { RuntimeRecord } from "../process/runtime-record.js";
 import { Supervisor, type SupervisorEvent } from "../process/supervisor.js";
 import type { KvFiles } from "../scheduler/kv/kv-files.js";
 import { ModelKv } from "../scheduler/kv/model-kv.js";
-import { type GroupHooks, ModelGroup, pinsSlots } from "../scheduler/model-group.js";
+import { type GroupHooks, ModelGroup } from "../scheduler/model-group.js";
 import type { SlotKeeper } from "../scheduler/slot-keeper.js";
+import { pinsSlots } from "../scheduler/slot-table.js";
 
 /** What every model group of the gateway is built with; lives as long as the gateway. */
 export interface GroupDeps {

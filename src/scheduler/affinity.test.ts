@@ -4,7 +4,8 @@ import { FakeBackend } from "../../test/support/fake-backend.js";
 import { modelConfig, settle, watch } from "../../test/support/scheduler-harness.js";
 import type { ModelConfig } from "../config/types.js";
 import { AffinityTable, type Conversation } from "./affinity-table.js";
-import { type Lease, ModelGroup } from "./model-group.js";
+import type { Lease } from "./lease.js";
+import { ModelGroup } from "./model-group.js";
 
 const FAR = Number.POSITIVE_INFINITY;
 

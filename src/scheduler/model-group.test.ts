@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { FakeBackend } from "../../test/support/fake-backend.js";
 import { eventually, modelConfig, settle, watch } from "../../test/support/scheduler-harness.js";
-import { type Lease, ModelGroup } from "./model-group.js";
+import type { Lease } from "./lease.js";
+import { ModelGroup } from "./model-group.js";
 
 const FAR = Number.POSITIVE_INFINITY;
 

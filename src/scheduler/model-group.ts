@@ -1,73 +1,18 @@
 import type { ModelConfig } from "../config/types.js";
 import { GatewayError } from "../errors/gateway-error.js";
 import { AffinityTable, type Conversation } from "./affinity-table.js";
-import type { Backend, BackendSnapshot, Endpoint } from "./backend.js";
-import { FifoWaiters } from "./fifo-waiters.js";
-import { InstanceRequests } from "./instance-requests.js";
-import type { SlotContent, SlotKeeper } from "./slot-keeper.js";
-
-/**
- * Why a request went where it went (X-Gateway-Route): `affinity` — the instance (and slot) that
- * served its conversation before; `least-busy` — no earlier turn known; `spilled` — its
- * conversation's instance stayed busy longer than recomputing the prompt elsewhere would take;
- * `restored` — its conversation's KV cache, saved when the model was unloaded, was read back
- * into the slot first; `recomputed` — one was saved, but reading it was predicted to be slower
- * than recomputing the prompt (or failed).
- */
-export type RouteReason = "affinity" | "least-busy" | "spilled" | "restored" | "recomputed";
-
-/** The decision behind a lease, when the model routes by conversation (affinity on). */
-export interface RouteDecision {
-  /** The instance's position in the model's instances (0-based, as in /admin/status). */
-  readonly instance: number;
-  /** The llama-server slot the request is pinned to (`id_slot`); null when not pinned. */
-  readonly slot: number | null;
-  readonly reason: RouteReason;
-}
-
-/** Whether a model routes by conversation: affinity on, and more than one instance or slot. */
-export function routesByConversation(model: ModelConfig): boolean {
-  return model.affinity && (model.instances + model.upstreams.length > 1 || model.maxConcurrent > 1);
-}
-
-/**
- * Whether its requests are pinned to llama-server slots (id_slot): only where the gateway knows
- * the slot count, since id_slot wraps around modulo the real count, so with more requests than
- * slots two would share one and wait inside llama-server.
- */
-export function pinsSlots(model: ModelConfig): boolean {
-  return routesByConversation(model) && model.llamaSlots === model.maxConcurrent;
-}
-
-/** One dispatched request's hold on an instance slot; release exactly once when the response ends. */
-export interface Lease {
-  readonly modelId: string;
-  readonly instance: string;
-  readonly endpoint: Endpoint;
-  /** Where and why, when the model routes by conversation; null otherwise (affinity off). */
-  readonly route: RouteDecision | null;
-  /** llama-server reported its prompt speed (timings.prompt_per_second, tokens/s) for this request. */
-  notePrefill(tokensPerSecond: number): void;
-  /** A remote upstream's model name to ask for (the body's `model` is rewritten); null for local children. */
-  readonly upstreamModel: string | null;
-  /** Whether it is a remote upstream (a 5xx before any byte may move the request to another instance). */
-  readonly remote: boolean;
-  /** How the request ended on it: false on a connection failure or a 5xx (passive health check). */
-  observe(ok: boolean): void;
-  release(): void;
-  /**
-   * The connection to this instance failed before any answer (refused, reset): keep requests
-   * away from it until it is ready again (its supervisor restarts it) or SUSPECT_MS passed.
-   */
-  suspect(): void;
-}
+import type { Backend } from "./backend.js";
+import { type Instance, InstancePool, type InstanceSnapshot } from "./instance-pool.js";
+import type { Lease, RouteDecision, RouteReason } from "./lease.js";
+import { PrefillSpeed } from "./prefill-speed.js";
+import { heldSlots, restoreSaved } from "./slot-caches.js";
+import type { SlotKeeper } from "./slot-keeper.js";
+import { pinsSlots, routesByConversation, SlotTable } from "./slot-table.js";
 
 /** How long a suspected instance gets no requests unless its supervisor reports it ready. */
 const SUSPECT_MS = 5_000;
 /** The longest a request waits for its conversation's instance beyond the usual queueing. */
 export const MAX_AFFINITY_WAIT_MS = 10_000;
-/** Weight of the newest prompt-speed sample in the model's running estimate. */
-const PREFILL_EWMA = 0.3;
 
 /** What a group tells its owner (the scheduler). */
 export interface GroupHooks {
@@ -75,33 +20,6 @@ export interface GroupHooks {
   readonly onIdle: (group: ModelGroup) => void;
   /** A `failed` instance's cool-down ended: the owner starts it again if the model is still wanted. */
   readonly onCooledDown: (group: ModelGroup) => void;
-}
-
-/** One instance as the admin API shows it. */
-export interface InstanceSnapshot extends BackendSnapshot {
-  /** Requests dispatched to it and not yet finished. */
-  readonly inFlight: number;
-}
-
-interface Slot {
-  busy: boolean;
-  /** The conversation key of the last request placed on it: what it holds (for saving). */
-  key: string | null;
-  /** performance.now() of its last release: the least recently used free slot is taken first. */
-  lastUsedAt: number;
-}
-
-interface Instance {
-  readonly index: number;
-  readonly supervisor: Backend;
-  /** llama-server's slots, when requests are pinned to them (see #pinsSlots); else null. */
-  slots: Slot[] | null;
-  /** Requests dispatched to it and not yet released. */
-  active: number;
-  /** performance.now() until which it gets no requests (see Lease.suspect). */
-  suspectUntil: number;
-  /** The ids of the requests on it, for the crash log. */
-  readonly requests: InstanceRequests;
 }
 
 /**
@@ -123,12 +41,11 @@ interface Instance {
  */
 export class ModelGroup {
   #model: ModelConfig;
-  readonly #instances: Instance[];
+  readonly #pool: InstancePool;
+  readonly #instances: readonly Instance[];
   readonly #hooks: GroupHooks;
-  readonly #line: FifoWaiters<Instance>;
   #holds = 0;
   #leased = 0;
-  #next = 0;
   #lastUsedAt = 0;
   /** Counted against the scheduler's limits from the moment a load is decided until it is stopped. */
   #resident = false;
@@ -136,8 +53,8 @@ export class ModelGroup {
   #lastLoadMs: number | null = null;
   /** Where recent conversations were served; null when the model does not route by conversation. */
   #affinity: AffinityTable | null = null;
-  /** The model's prompt speed, tokens per ms (running estimate); null before any was reported. */
-  #prefillPerMs: number | null = null;
+  /** The model's prompt speed: what recomputing a prompt is predicted to cost. */
+  readonly #prefill = new PrefillSpeed();
   /** Saves its slots' KV caches at unload and restores them; null when not kept. */
   readonly #keeper: SlotKeeper | null;
 
@@ -149,16 +66,9 @@ export class ModelGroup {
   ) {
     this.#model = model;
     this.#keeper = keeper;
-    this.#instances = backends.map((supervisor, index) => ({
-      index,
-      supervisor,
-      slots: null,
-      active: 0,
-      suspectUntil: 0,
-      requests: new InstanceRequests(),
-    }));
+    this.#pool = new InstancePool(backends, model.id, () => this.#model.maxConcurrent);
+    this.#instances = this.#pool.instances;
     this.#hooks = hooks;
-    this.#line = new FifoWaiters(`a free slot of model ${model.id}`);
     this.#applyRouting();
     for (const instance of this.#instances) {
       let startingAt = 0;
@@ -169,23 +79,20 @@ export class ModelGroup {
           startingAt = performance.now();
           // A new process: whatever its slots held before is gone.
           this.#affinity?.forgetInstance(instance.index);
-          for (const slot of instance.slots ?? []) {
-            slot.key = null;
-            slot.lastUsedAt = 0;
-          }
+          instance.slots?.forget();
         }
         if (event.to === "ready" && event.from === "starting")
           this.#lastLoadMs = performance.now() - startingAt;
         // An instance that becomes ready (late start, restart) brings free slots for the line.
         if (event.to === "ready") {
           instance.suspectUntil = 0;
-          this.#drain();
+          this.#pool.drain();
         }
         // Waiting cannot help once every instance is parked: the line gets the reason at once
         // instead of waiting out the queue timeout.
         if (event.to === "failed") {
           const failure = this.failure();
-          if (failure !== null) this.#line.rejectAll(failure);
+          if (failure !== null) this.#pool.line.rejectAll(failure);
         }
       });
     }
@@ -203,7 +110,7 @@ export class ModelGroup {
     if (model.id !== this.#model.id) throw new Error(`reconfigure ${this.#model.id} with ${model.id}`);
     this.#model = model;
     this.#applyRouting();
-    this.#drain();
+    this.#pool.drain();
   }
 
   /** Whether requests carry conversations to route by (the route computes them only then). */
@@ -223,10 +130,8 @@ export class ModelGroup {
         instance.slots = null;
         continue;
       }
-      const slots = instance.slots ?? [];
-      while (slots.length < model.maxConcurrent) slots.push({ busy: false, key: null, lastUsedAt: 0 });
-      slots.length = model.maxConcurrent;
-      instance.slots = slots;
+      instance.slots ??= new SlotTable();
+      instance.slots.resize(model.maxConcurrent);
     }
   }
 
@@ -246,18 +151,12 @@ export class ModelGroup {
 
   /** Slots of all instances (ready or not) that no dispatched request holds. */
   unleasedSlots(): number {
-    let slots = 0;
-    for (const instance of this.#instances) slots += this.#capacity(instance);
-    return Math.max(0, slots - this.#leased);
+    return Math.max(0, this.#pool.totalCapacity() - this.#leased);
   }
 
   /** Whether it has local instances: only those need room and count as a loaded model. */
   get needsRoom(): boolean {
     return this.#instances.some((instance) => instance.supervisor.remote !== true);
-  }
-
-  #capacity(instance: Instance): number {
-    return instance.supervisor.capacity ?? this.#model.maxConcurrent;
   }
 
   get lastUsedAt(): number {
@@ -306,7 +205,7 @@ export class ModelGroup {
 
   /** Everyone waiting in line for a slot gets `reason`. */
   cancelWaiting(reason: unknown): void {
-    this.#line.rejectAll(reason);
+    this.#pool.line.rejectAll(reason);
   }
 
   /** Out of `failed` (admin reset, a reload that changed the model). */
@@ -319,7 +218,7 @@ export class ModelGroup {
   }
 
   hasFreeSlot(): boolean {
-    return this.#pickFree() !== null;
+    return this.#pool.pickFree() !== null;
   }
 
   /** A request commits to this model (before it may wait for a load or a slot). */
@@ -364,14 +263,14 @@ export class ModelGroup {
     // A retry never goes back to the instance that just failed it, conversation or not.
     const home = found?.supervisor.name === avoid ? undefined : found;
     const homeSlot = known?.slot ?? null;
-    if (this.#line.length === 0) {
-      if (home !== undefined && this.#usable(home, performance.now()) && this.#hasRoom(home)) {
+    if (this.#pool.line.length === 0) {
+      if (home !== undefined && this.#pool.usable(home, performance.now()) && this.#pool.hasRoom(home)) {
         home.active++;
         return this.#leaseOn(home, requestId, "affinity", homeSlot, conversation);
       }
       const waitMs = home === undefined ? 0 : this.#affinityWaitMs(conversation);
       if (waitMs === 0) {
-        const free = this.#pickFree(avoid);
+        const free = this.#pool.pickFree(avoid);
         if (free !== null) {
           free.active++;
           const lease = this.#leaseOn(
@@ -386,7 +285,7 @@ export class ModelGroup {
       }
     }
     if (home === undefined) {
-      const instance = await this.#joinLine(
+      const instance = await this.#pool.join(
         signal,
         deadline,
         avoid === null ? undefined : (candidate) => candidate.supervisor.name !== avoid,
@@ -400,11 +299,11 @@ export class ModelGroup {
     let expired = false;
     const expiry = setTimeout(() => {
       expired = true;
-      this.#drain();
+      this.#pool.drain();
     }, this.#affinityWaitMs(conversation));
     expiry.unref();
     try {
-      const instance = await this.#joinLine(signal, deadline, (candidate) => candidate === home || expired);
+      const instance = await this.#pool.join(signal, deadline, (candidate) => candidate === home || expired);
       const reason = instance === home ? "affinity" : "spilled";
       return this.#leaseOn(instance, requestId, reason, instance === home ? homeSlot : null, conversation);
     } finally {
@@ -412,88 +311,16 @@ export class ModelGroup {
     }
   }
 
-  /**
-   * Waits in line. Those ahead may be holding out for their conversation's instance while
-   * another has a free slot: that slot goes to the first waiter that takes it, maybe this one.
-   */
-  #joinLine(
-    signal: AbortSignal,
-    deadline: number,
-    accepts?: (instance: Instance) => boolean,
-  ): Promise<Instance> {
-    const waiting = this.#line.wait(signal, deadline, accepts);
-    this.#drain();
-    return waiting;
-  }
-
-  /**
-   * A conversation no running instance holds may have been saved when the model was unloaded:
-   * read it into the slot the lease got when that is predicted to beat recomputing its prompt.
-   */
-  async #restoreSaved(lease: Lease, conversation: Conversation | null | undefined): Promise<Lease> {
-    const keeper = this.#keeper;
-    const route = lease.route;
-    if (keeper === null || conversation == null || route === null || route.slot === null) return lease;
-    const saved = keeper.find(conversation.keys);
-    if (saved === null) return lease;
-    const recomputeMs =
-      this.#prefillPerMs === null ? Number.POSITIVE_INFINITY : saved.tokens / this.#prefillPerMs;
-    let restored = false;
-    if (keeper.restoreMs(saved) < recomputeMs) {
-      try {
-        restored = await keeper.restore(lease.endpoint, route.slot, saved);
-      } catch (error) {
-        lease.release();
-        throw error;
-      }
-    }
-    return { ...lease, route: { ...route, reason: restored ? "restored" : "recomputed" } };
+  /** restoreSaved, when the model keeps slot caches and the request has a conversation. */
+  #restoreSaved(lease: Lease, conversation: Conversation | null | undefined): Promise<Lease> | Lease {
+    if (this.#keeper === null || conversation == null) return lease;
+    return restoreSaved(this.#keeper, this.#prefill, lease, conversation);
   }
 
   /** How long a request may wait for its conversation's busy instance: the recompute it saves. */
   #affinityWaitMs(conversation: Conversation | null | undefined): number {
-    if (conversation == null || this.#prefillPerMs === null) return 0;
-    return Math.min(MAX_AFFINITY_WAIT_MS, conversation.promptTokens / this.#prefillPerMs);
-  }
-
-  #usable(instance: Instance, now: number): boolean {
-    return instance.supervisor.endpoint() !== null && instance.suspectUntil <= now;
-  }
-
-  #hasRoom(instance: Instance): boolean {
-    return instance.active < this.#capacity(instance);
-  }
-
-  /** The least busy ready instance with a free slot, round-robin among equals. */
-  #pickFree(avoid: string | null = null): Instance | null {
-    let best: Instance | null = null;
-    const count = this.#instances.length;
-    const now = performance.now();
-    for (let i = 0; i < count; i++) {
-      const candidate = this.#instances[(this.#next + i) % count];
-      if (candidate === undefined || !this.#hasRoom(candidate) || !this.#usable(candidate, now)) continue;
-      if (candidate.supervisor.name === avoid) continue;
-      if (best === null || candidate.active < best.active) best = candidate;
-    }
-    if (best !== null) this.#next = (this.#instances.indexOf(best) + 1) % count;
-    return best;
-  }
-
-  /** The free slot to pin a request to: `wanted` if free, else the least recently used one. */
-  #takeSlot(instance: Instance, wanted: number | null): number | null {
-    const slots = instance.slots;
-    if (slots === null) return null;
-    let chosen = wanted !== null && slots[wanted]?.busy === false ? wanted : -1;
-    if (chosen === -1) {
-      for (let i = 0; i < slots.length; i++) {
-        const slot = slots[i] as Slot;
-        if (!slot.busy && (chosen === -1 || slot.lastUsedAt < (slots[chosen] as Slot).lastUsedAt)) chosen = i;
-      }
-    }
-    // No free slot can only follow a reconfigure that shrank maxConcurrent: not pinned then.
-    if (chosen === -1) return null;
-    (slots[chosen] as Slot).busy = true;
-    return chosen;
+    const recomputeMs = conversation == null ? null : this.#prefill.msFor(conversation.promptTokens);
+    return recomputeMs === null ? 0 : Math.min(MAX_AFFINITY_WAIT_MS, recomputeMs);
   }
 
   /** `instance.active` already counts this request. */
@@ -516,12 +343,11 @@ export class ModelGroup {
     const ended = requestId === undefined ? null : instance.requests.begin(requestId);
     const affinity = this.#affinity;
     let route: RouteDecision | null = null;
-    let slots: Slot[] | null = null;
+    // The table it was taken from: a reconfigure may have dropped instance.slots meanwhile.
+    const table = instance.slots;
     if (affinity !== null) {
-      slots = instance.slots;
-      const slot = this.#takeSlot(instance, wantedSlot);
+      const slot = table?.take(wantedSlot, conversation?.keys.at(-1) ?? null) ?? null;
       route = { instance: instance.index, slot, reason };
-      if (slot !== null && slots !== null) (slots[slot] as Slot).key = conversation?.keys.at(-1) ?? null;
       if (conversation != null) affinity.remember(conversation, { instance: instance.index, slot });
     }
     let released = false;
@@ -533,12 +359,7 @@ export class ModelGroup {
       upstreamModel: instance.supervisor.model ?? null,
       remote: instance.supervisor.remote === true,
       observe: (ok) => instance.supervisor.observe?.(ok),
-      notePrefill: (tokensPerSecond) => {
-        if (!(tokensPerSecond > 0)) return;
-        const perMs = tokensPerSecond / 1000;
-        const previous = this.#prefillPerMs;
-        this.#prefillPerMs = previous === null ? perMs : previous + PREFILL_EWMA * (perMs - previous);
-      },
+      notePrefill: (tokensPerSecond) => this.#prefill.note(tokensPerSecond),
       release: () => {
         if (released) return;
         released = true;
@@ -546,16 +367,12 @@ export class ModelGroup {
         const now = performance.now();
         ended?.(now);
         const slot = route?.slot ?? null;
-        // The slot array it was taken from: a reconfigure may have replaced instance.slots.
-        if (slot !== null && slots !== null && slots[slot] !== undefined) {
-          (slots[slot] as Slot).busy = false;
-          (slots[slot] as Slot).lastUsedAt = now;
-        }
+        if (slot !== null) table?.release(slot, now);
         // The slot goes straight to the longest waiter that takes this instance; only with
         // nobody waiting for it is it freed.
-        if (this.#usable(instance, now) && this.#line.handOff(instance)) return;
+        if (this.#pool.usable(instance, now) && this.#pool.line.handOff(instance)) return;
         instance.active--;
-        this.#drain();
+        this.#pool.drain();
       },
       suspect: () => {
         instance.suspectUntil = performance.now() + SUSPECT_MS;
@@ -563,49 +380,12 @@ export class ModelGroup {
     };
   }
 
-  /** Hands free slots to waiting requests (after an instance became ready or a slot freed up elsewhere). */
-  #drain(): void {
-    while (this.#line.length > 0 && this.#handOne()) {}
-  }
-
-  /**
-   * One free slot to the first waiter that takes it: the least busy instance's first (as
-   * without affinity), then any other free instance's, for waiters that hold out for their
-   * conversation's instance. False when no free slot found a taker.
-   */
-  #handOne(): boolean {
-    const first = this.#pickFree();
-    if (first === null) return false;
-    const now = performance.now();
-    for (const candidate of [first, ...this.#instances]) {
-      if (candidate !== first && (!this.#hasRoom(candidate) || !this.#usable(candidate, now))) continue;
-      candidate.active++;
-      if (this.#line.handOff(candidate)) return true;
-      candidate.active--;
-    }
-    return false;
-  }
-
   async stop(): Promise<void> {
     this.#resident = false;
-    await this.#saveSlots();
+    // What the slots hold goes to disk first (bounded by the keeper's own deadline).
+    const held = this.#keeper === null ? [] : heldSlots(this.#instances);
+    if (held.length > 0) await this.#keeper?.saveAll(held);
     await Promise.all(this.#instances.map((instance) => instance.supervisor.stop()));
-  }
-
-  /** Before its children stop: what their slots hold goes to disk (bounded by the keeper's deadline). */
-  async #saveSlots(): Promise<void> {
-    const keeper = this.#keeper;
-    if (keeper === null) return;
-    const contents: SlotContent[] = [];
-    for (const instance of this.#instances) {
-      const endpoint = instance.supervisor.endpoint();
-      if (endpoint === null || instance.slots === null) continue;
-      instance.slots.forEach((slot, index) => {
-        if (slot.key !== null)
-          contents.push({ endpoint, slot: index, key: slot.key, lastUsedAt: slot.lastUsedAt });
-      });
-    }
-    if (contents.length > 0) await keeper.saveAll(contents);
   }
 
   /** Stops every instance at once: requests in flight are cut (their streams end with an error). */

@@ -1,5 +1,6 @@
 import type { Conversation } from "./affinity-table.js";
-import type { Lease, ModelGroup } from "./model-group.js";
+import type { Lease } from "./lease.js";
+import type { ModelGroup } from "./model-group.js";
 import type { Scheduler } from "./scheduler.js";
 
 /**

@@ -10,7 +10,7 @@ import {
 } from "../../test/support/scheduler-harness.js";
 import type { ModelConfig } from "../config/types.js";
 import { GatewayError } from "../errors/gateway-error.js";
-import type { Lease } from "./model-group.js";
+import type { Lease } from "./lease.js";
 
 // The scheduler's clock, its ttl timers and the FIFO line's deadlines all run on mocked time:
 // a deadline passes when the test ticks, never by waiting.

@@ -1,7 +1,8 @@
 import { GatewayError } from "../errors/gateway-error.js";
 import type { Conversation } from "./affinity-table.js";
 import { chooseVictims, type Limits, type LoadedModel } from "./eviction.js";
-import type { Lease, ModelGroup } from "./model-group.js";
+import type { Lease } from "./lease.js";
+import type { ModelGroup } from "./model-group.js";
 
 /** A wait for room that has started (see #roomWait). */
 interface RoomWait {

@@ -4,7 +4,8 @@ import { FakeBackend } from "../../test/support/fake-backend.js";
 import { modelConfig } from "../../test/support/scheduler-harness.js";
 import type { Conversation } from "./affinity-table.js";
 import type { Endpoint } from "./backend.js";
-import { type Lease, ModelGroup } from "./model-group.js";
+import type { Lease } from "./lease.js";
+import { ModelGroup } from "./model-group.js";
 import type { SavedSlot, SlotContent, SlotKeeper } from "./slot-keeper.js";
 
 const FAR = Number.POSITIVE_INFINITY;

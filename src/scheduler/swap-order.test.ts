@@ -9,7 +9,7 @@ import {
   type Watched,
   watch,
 } from "../../test/support/scheduler-harness.js";
-import type { Lease } from "./model-group.js";
+import type { Lease } from "./lease.js";
 
 // Swap order: the starvation bound (limits.swapDelayMs, docs/routing.md). The scheduler's clock
 // and every deadline run on mocked time: the bound passes when the test ticks.

@@ -1,6 +1,7 @@
 import type { ModelConfig } from "../../src/config/types.js";
 import type { Limits } from "../../src/scheduler/eviction.js";
-import { type Lease, ModelGroup } from "../../src/scheduler/model-group.js";
+import type { Lease } from "../../src/scheduler/lease.js";
+import { ModelGroup } from "../../src/scheduler/model-group.js";
 import { Scheduler } from "../../src/scheduler/scheduler.js";
 import { FakeBackend } from "./fake-backend.js";
 

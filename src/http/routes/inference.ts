@@ -5,7 +5,7 @@ import { GatewayError, toGatewayError } from "../../errors/gateway-error.js";
 import { type ForwardOutcome, forward } from "../../proxy/forward.js";
 import { streamFailure } from "../../proxy/stream-error.js";
 import type { Catalog } from "../../scheduler/catalog.js";
-import type { RouteDecision } from "../../scheduler/model-group.js";
+import type { RouteDecision } from "../../scheduler/lease.js";
 import type { ModelPool } from "../../scheduler/model-pool.js";
 import type { Handler } from "../context.js";
 import { parseJsonObject, readBody } from "../read-body.js";
