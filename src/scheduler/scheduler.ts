@@ -1,46 +1,14 @@
 import { GatewayError } from "../errors/gateway-error.js";
 import type { Conversation } from "./affinity-table.js";
-import { chooseVictims, type Limits, type LoadedModel } from "./eviction.js";
+import { chooseVictims, type Limits } from "./eviction.js";
 import type { Lease } from "./lease.js";
+import { loadedPicture } from "./loaded-picture.js";
 import type { ModelGroup } from "./model-group.js";
+import { RoomLine, type RoomWait, startWait, type Ticket } from "./room-line.js";
+import type { SchedulerOptions, UnloadOptions, UnloadReason } from "./scheduler-options.js";
+import { TtlTimers } from "./ttl-timers.js";
 
-/** A wait for room that has started (see #roomWait). */
-interface RoomWait {
-  readonly done: Promise<void>;
-}
-
-/** Something waiting for the scheduler's picture to change; `wake` is set while it waits. */
-interface Waker {
-  wake: (() => void) | null;
-}
-
-/** A request (or a load) waiting for room, or held back by the starvation bound (see Scheduler). */
-interface Ticket extends Waker {
-  readonly group: ModelGroup;
-  /** When it started waiting: its wait counts from here across every re-decision. */
-  readonly since: number;
-  /** Held back before holding its (resident) model, so that model can become idle. */
-  frozen: boolean;
-  /** Its last decision waited for busy models to become idle (not for retiring pinned ones). */
-  needsEviction: boolean;
-}
-
-export type UnloadReason = "evicted" | "ttl" | "admin" | "removed" | "replaced";
-
-export interface SchedulerOptions {
-  readonly limits: Limits;
-  /** A model's memory need for the budget (0 = unknown); called once per model. */
-  readonly memoryOf: (group: ModelGroup) => Promise<number>;
-  readonly onUnload?: (modelId: string, reason: UnloadReason) => void;
-  readonly now?: () => number;
-}
-
-export interface UnloadOptions {
-  /** Cut requests in flight instead of waiting for them. */
-  readonly force: boolean;
-  /** How long to wait for in-flight requests before giving up (409 model_busy). */
-  readonly drainTimeoutMs: number;
-}
+export type { SchedulerOptions, UnloadOptions, UnloadReason } from "./scheduler-options.js";
 
 /**
  * Decides which model instance serves a request: lazy loads, evicts an idle model when at
@@ -72,11 +40,14 @@ export class Scheduler {
   #limits: Limits;
   readonly #options: SchedulerOptions;
   readonly #now: () => number;
-  /** Requests waiting for room or held back, oldest first (insertion order). */
-  readonly #tickets = new Set<Ticket>();
-  /** Admin unloads waiting for a model's requests to end. */
-  readonly #drainWaiters = new Set<Waker>();
-  readonly #ttlTimers = new Map<ModelGroup, NodeJS.Timeout>();
+  /** Requests waiting for room or held back, oldest first, and admin unloads waiting for a drain. */
+  readonly #waiting = new RoomLine();
+  /** An idle resident model with a ttl is unloaded when the ttl passes without a request. */
+  readonly #ttl = new TtlTimers((group) => {
+    void this.#withRoomLock(async () => {
+      if (group.holds === 0 && group.resident) await this.#unload(group.id, "ttl");
+    });
+  });
   readonly #memory = new Map<ModelGroup, Promise<number>>();
   #roomLock: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -98,20 +69,20 @@ export class Scheduler {
     const kept = new Set(groups);
     for (const old of this.#groups.values()) {
       if (kept.has(old)) continue;
-      this.#cancelTtl(old);
+      this.#ttl.cancel(old);
       this.#retiring.add(old);
       this.#retireIfIdle(old);
     }
     this.#groups = next;
     this.#limits = limits;
     for (const group of groups) this.#scheduleTtl(group);
-    this.#wakeAll();
+    this.#waiting.wakeAll();
   }
 
   /** Called by a group when its last hold ends: someone waiting for room may now fit. */
   notifyIdle(group: ModelGroup): void {
     if (this.#retiring.has(group)) this.#retireIfIdle(group);
-    this.#wakeAll();
+    this.#waiting.wakeAll();
     this.#scheduleTtl(group);
   }
 
@@ -144,7 +115,7 @@ export class Scheduler {
     void this.#withRoomLock(async () => {
       this.#options.onUnload?.(group.id, this.#groups.has(group.id) ? "replaced" : "removed");
       await group.stop();
-    }).finally(() => this.#wakeAll());
+    }).finally(() => this.#waiting.wakeAll());
   }
 
   /**
@@ -184,13 +155,13 @@ export class Scheduler {
     // maxQueue bounds the requests that wait beyond the model's slots: the ones waiting for a
     // load that will give each of them a slot are not "queued" (with maxQueue 0 the model
     // could otherwise never load).
-    const waiting = group.waiting + this.#frozenFor(group);
+    const waiting = group.waiting + this.#waiting.frozenFor(group);
     if (waiting >= group.model.maxQueue + group.unleasedSlots()) {
       throw new GatewayError("queue_full", `${waiting} requests are already waiting for model ${modelId}`, {
         retryAfterSeconds: 1,
       });
     }
-    this.#cancelTtl(group);
+    this.#ttl.cancel(group);
     const deadline = this.#now() + group.model.queueTimeoutMs;
     let held = false;
     const hold = () => {
@@ -240,7 +211,7 @@ export class Scheduler {
    * model_busy), or with `force` stops it at once and cuts what is in flight.
    */
   async unload(group: ModelGroup, options: UnloadOptions): Promise<void> {
-    this.#cancelTtl(group);
+    this.#ttl.cancel(group);
     if (options.force) {
       await this.#withRoomLock(async () => {
         this.#options.onUnload?.(group.id, "admin");
@@ -254,14 +225,9 @@ export class Scheduler {
       // awaited outside it, so room decisions go on meanwhile.
       const busy = await this.#withRoomLock(async () => {
         if (group.holds > 0) {
-          const waker: Waker = { wake: null };
-          this.#drainWaiters.add(waker);
           const timeout = new GatewayError("queue_timeout", `model ${group.id} is still busy`);
-          const done = this.#waitForRoom(deadline, new AbortController().signal, timeout, waker);
-          const drained = done.finally(() => this.#drainWaiters.delete(waker));
           // Awaited once the room lock is released.
-          drained.catch(() => {});
-          return { done: drained };
+          return this.#waiting.waitForDrain(deadline - this.#now(), timeout);
         }
         if (group.resident) {
           this.#options.onUnload?.(group.id, "admin");
@@ -311,8 +277,7 @@ export class Scheduler {
     deadline: number,
     hold: (() => void) | null,
   ): Promise<void> {
-    const ticket: Ticket = { group, since: this.#now(), frozen: false, needsEviction: true, wake: null };
-    this.#tickets.add(ticket);
+    const ticket = this.#waiting.enter(group, this.#now());
     let holding = hold === null;
     try {
       for (;;) {
@@ -324,7 +289,7 @@ export class Scheduler {
             `waited too long for model ${group.id} while another model waited to load`,
             { retryAfterSeconds: 5 },
           );
-          wait = { done: this.#waitForRoom(deadline, signal, timeout, ticket) };
+          wait = startWait(ticket, deadline - this.#now(), signal, timeout);
         } else {
           if (!holding) {
             hold?.();
@@ -338,9 +303,7 @@ export class Scheduler {
         if (this.#cancelled !== null) throw this.#cancelled;
       }
     } finally {
-      this.#tickets.delete(ticket);
-      // Whoever it held back may go now (it loaded, or gave up).
-      if ([...this.#tickets].some((other) => other.frozen)) this.#wakeAll();
+      this.#waiting.leave(ticket);
     }
   }
 
@@ -351,26 +314,7 @@ export class Scheduler {
    */
   #frozen(group: ModelGroup, own: Ticket | null): boolean {
     if (!group.resident || group.model.pinned || this.#groups.get(group.id) !== group) return false;
-    const now = this.#now();
-    for (const ticket of this.#tickets) {
-      if (ticket === own) return false;
-      if (ticket.group === group || ticket.group.resident || !ticket.needsEviction) continue;
-      if (now - ticket.since >= this.#limits.swapDelayMs) return true;
-    }
-    return false;
-  }
-
-  /** Requests for `group` held back by the starvation bound (they count against maxQueue). */
-  #frozenFor(group: ModelGroup): number {
-    let count = 0;
-    for (const ticket of this.#tickets) if (ticket.frozen && ticket.group === group) count++;
-    return count;
-  }
-
-  /** Wakes every waiter, oldest ticket first, so the room lock serves them in arrival order. */
-  #wakeAll(): void {
-    for (const ticket of [...this.#tickets]) ticket.wake?.();
-    for (const waker of [...this.#drainWaiters]) waker.wake?.();
+    return this.#waiting.starvedAhead(group, own, this.#now(), this.#limits.swapDelayMs);
   }
 
   /** Makes `group` resident (evicting what the policy says) and answers null, or answers the wait. */
@@ -391,33 +335,13 @@ export class Scheduler {
           retryAfterSeconds: 1,
         },
       );
-    const loaded: LoadedModel[] = [];
-    for (const other of this.groups()) {
-      if (!other.resident) continue;
-      loaded.push({
-        id: other.id,
-        inFlight: other.holds,
-        // A parked model holds no memory worth keeping: it makes room first.
-        lastUsedAt: other.failure() === null ? other.lastUsedAt : Number.NEGATIVE_INFINITY,
-        pinned: other.model.pinned,
-        bytes: budgeted ? await this.#memoryOf(other) : 0,
-        loadMs: other.lastLoadMs ?? 0,
-      });
-    }
-    // Retiring groups still hold their memory, and are never chosen: they stop once idle.
-    let index = 0;
-    for (const other of this.#retiring) {
-      if (!other.resident) continue;
-      loaded.push({
-        id: `${other.id} (retiring ${index++})`,
-        inFlight: other.holds,
-        lastUsedAt: other.lastUsedAt,
-        pinned: true,
-        bytes: budgeted ? await this.#memoryOf(other) : 0,
-        loadMs: other.lastLoadMs ?? 0,
-      });
-    }
-    const wanted = { id: group.id, bytes: budgeted ? await this.#memoryOf(group) : 0 };
+    // With a budget, every memory need is known before the picture is taken (see loadedPicture).
+    const bytes = new Map<ModelGroup, number>();
+    if (budgeted)
+      for (const other of [group, ...this.groups(), ...this.#retiring])
+        if (other === group || other.resident) bytes.set(other, await this.#memoryOf(other));
+    const loaded = loadedPicture(this.groups(), this.#retiring, (other) => bytes.get(other) ?? 0);
+    const wanted = { id: group.id, bytes: bytes.get(group) ?? 0 };
     const decision = chooseVictims(wanted, loaded, this.#limits);
     ticket.needsEviction = decision.kind === "wait";
     if (decision.kind === "impossible") {
@@ -433,78 +357,38 @@ export class Scheduler {
     return this.#roomWait(deadline, signal, group.id, ticket);
   }
 
-  /** Starts waiting for room now; wrapped, since an async function would flatten the promise. */
+  /** Starts waiting for room now (see RoomWait). */
   #roomWait(deadline: number, signal: AbortSignal, modelId: string, ticket: Ticket): RoomWait {
     const timeout = new GatewayError("queue_timeout", `waited too long for room to load model ${modelId}`, {
       retryAfterSeconds: 5,
     });
-    const done = this.#waitForRoom(deadline, signal, timeout, ticket);
     // Awaited by the caller once the room lock is released.
-    done.catch(() => {});
-    return { done };
+    return startWait(ticket, deadline - this.#now(), signal, timeout);
   }
 
   async #unload(id: string, reason: UnloadReason): Promise<void> {
     const group = this.#groups.get(id);
     if (group === undefined) return;
-    this.#cancelTtl(group);
+    this.#ttl.cancel(group);
     this.#options.onUnload?.(id, reason);
     await group.stop();
   }
 
-  /** Resolves when `waker` is woken; rejects with `timeout` at the deadline, or when `signal` aborts. */
-  #waitForRoom(deadline: number, signal: AbortSignal, timeout: GatewayError, waker: Waker): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const finish = (error?: unknown) => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", onAbort);
-        if (waker.wake === wake) waker.wake = null;
-        if (error === undefined) resolve();
-        else reject(error);
-      };
-      const wake = () => finish();
-      const onAbort = () => finish(signal.reason);
-      const left = deadline - this.#now();
-      // setTimeout's longest delay: a longer (or infinite) one would fire after 1 ms instead.
-      const timer = setTimeout(() => finish(timeout), Math.min(Math.max(0, left), 2 ** 31 - 1));
-      if (signal.aborted) return onAbort();
-      signal.addEventListener("abort", onAbort, { once: true });
-      waker.wake = wake;
-    });
-  }
-
-  /** An idle resident model with a ttl is unloaded when the ttl passes without a request. */
   #scheduleTtl(group: ModelGroup): void {
-    const ttl = group.model.ttlMs;
-    if (ttl === null || !group.resident || group.holds > 0 || this.#closed) return;
-    this.#cancelTtl(group);
-    const timer = setTimeout(() => {
-      this.#ttlTimers.delete(group);
-      void this.#withRoomLock(async () => {
-        if (group.holds === 0 && group.resident) await this.#unload(group.id, "ttl");
-      });
-    }, ttl);
-    timer.unref();
-    this.#ttlTimers.set(group, timer);
-  }
-
-  #cancelTtl(group: ModelGroup): void {
-    const timer = this.#ttlTimers.get(group);
-    if (timer !== undefined) clearTimeout(timer);
-    this.#ttlTimers.delete(group);
+    if (!this.#closed) this.#ttl.schedule(group);
   }
 
   /** Refuse new work from now on (graceful shutdown). */
   close(): void {
     this.#closed = true;
-    for (const group of this.#groups.values()) this.#cancelTtl(group);
+    for (const group of this.#groups.values()) this.#ttl.cancel(group);
   }
 
   /** Every request waiting for a slot or for room gets `reason` now (the shutdown drain ran out). */
   cancelWaiting(reason: unknown): void {
     this.#cancelled = reason;
     for (const group of [...this.groups(), ...this.#retiring]) group.cancelWaiting(reason);
-    this.#wakeAll();
+    this.#waiting.wakeAll();
   }
 
   /** Stops every model's children (graceful: SIGTERM, grace, SIGKILL). */
