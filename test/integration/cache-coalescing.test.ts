@@ -221,9 +221,12 @@ describe("identical requests in flight at once", () => {
     for (const g of got) assertCache(g, ["HIT", "MISS"]);
     assert.ok(got.filter((g) => g.cache === "MISS").length <= 1, "one of them led the retry");
     const generated = (await counters()).predicted - start.predicted;
+    // The leader's own generation may have run to its end before llama-server saw the client
+    // leave (a loaded machine, a fast tiny model): at most two generations, where three waiters
+    // that did not share would make at least three.
     assert.ok(
-      generated >= LONG && generated < 2 * LONG,
-      `the waiters shared one generation (plus the leader's partial one): ${generated} tokens`,
+      generated >= LONG && generated <= 2 * LONG,
+      `the waiters shared one generation (plus the leader's, partial or whole): ${generated} tokens`,
     );
     const stats = await cacheStats();
     assert.equal(stats.misses - statsBefore.misses, 2, "the leader and the one that led the retry");
