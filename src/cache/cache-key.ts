@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /**
  * Request fields that never change the answer: who asks (`user`, `metadata`), how it is
@@ -41,8 +41,5 @@ export function cacheKey(
 ): string {
   const fields: Record<string, unknown> = {};
   for (const key of Object.keys(body)) if (!NOT_IN_KEY.has(key)) fields[key] = body[key];
-  return createHash("sha256")
-    .update(`${KEY_VERSION}\n${route}\n${modelId}\n${fingerprint}\n`)
-    .update(canonicalJson(fields))
-    .digest("hex");
+  return hash("sha256", `${KEY_VERSION}\n${route}\n${modelId}\n${fingerprint}\n${canonicalJson(fields)}`, "hex");
 }

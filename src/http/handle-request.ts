@@ -7,7 +7,7 @@ import { emptyFacts, type RequestContext } from "./context.js";
 import { errorDialectOf } from "./error-dialect.js";
 import { writeAccessLog } from "./middleware/access-log.js";
 import { clientAddressOf } from "./middleware/client-address.js";
-import { watchSlowReader } from "./middleware/slow-reader.js";
+import { SlowReaderWatch } from "./middleware/slow-reader.js";
 import { pathOf, type Step } from "./middleware/step.js";
 import { requestIdFrom } from "./request-id.js";
 import type { RequestRecord } from "./request-record.js";
@@ -56,6 +56,14 @@ export function createRequestHandler(
     minBytesPerSecond: rate.bytesPerSecond,
     windowMs: rate.windowMs,
   };
+  const readers = new SlowReaderWatch<RequestContext>(pace, (ctx, verdict) => {
+    deps.log.warn(
+      { requestId: ctx.requestId, client: ctx.clientAddress },
+      verdict === "idle"
+        ? "the client stopped reading its response: dropped"
+        : "the client read its response too slowly: dropped",
+    );
+  });
   return (req, res, cut = NEVER) => {
     const abort = new AbortController();
     const arrivedAt = Date.now();
@@ -93,17 +101,11 @@ export function createRequestHandler(
       writeAccessLog(deps.log, ctx, route);
       deps.onRecord?.(recordOf(ctx, route, arrivedAt));
     };
+    const watched = readers.watch(res, ctx);
     res.once("close", () => {
+      readers.forget(watched);
       if (!res.writableFinished) abort.abort(new Error("client closed the connection"));
       done();
-    });
-    watchSlowReader(res, pace, (verdict) => {
-      deps.log.warn(
-        { requestId: ctx.requestId, client: ctx.clientAddress },
-        verdict === "idle"
-          ? "the client stopped reading its response: dropped"
-          : "the client read its response too slowly: dropped",
-      );
     });
 
     const run = async (): Promise<void> => {

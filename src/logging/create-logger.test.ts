@@ -82,3 +82,29 @@ test("a process whose log sink is failing still exits (the exit-time flush does 
   assert.equal(result.signal, null, "it had to be killed: it never exited");
   assert.equal(result.status, 0, result.stderr);
 });
+
+test("lines written while a write is in flight all arrive whole and in order, multi-byte text included", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "lw-log-"));
+  try {
+    const file = join(dir, "gateway.log");
+    const log = createLogger({ level: "info", file, warn: () => assert.fail("no warning expected") });
+    for (let i = 0; i < 500; i++) log.info({ n: i, text: "é→🦊" }, "request");
+    await waitFor(
+      "500 lines",
+      () => (existsSync(file) && readFileSync(file, "utf8").split("\n").length > 500 ? true : undefined),
+      5_000,
+    );
+    const lines = readFileSync(file, "utf8")
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    assert.deepEqual(
+      lines.map((line) => line.n),
+      Array.from({ length: 500 }, (_, i) => i),
+    );
+    assert.ok(lines.every((line) => line.text === "é→🦊"));
+    closeSink(log);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -26,6 +26,8 @@ export function createLogger(options: LoggerOptions): Logger {
   const sink = pino.destination({
     dest: options.file ?? 1,
     sync: false,
+    // Lines are handed over as Buffers (see `lines` below).
+    contentMode: "buffer",
     mkdir: options.file !== null,
     maxLength: MAX_BUFFERED_BYTES,
   });
@@ -60,5 +62,26 @@ export function createLogger(options: LoggerOptions): Logger {
     dropped++;
     complain("too many unwritten bytes");
   });
-  return pino({ level: options.level, base: null }, sink);
+  return pino({ level: options.level, base: null }, bufferLines(sink));
+}
+
+type Sink = ReturnType<typeof pino.destination>;
+
+/**
+ * pino writes each line as a string. sonic-boom's text mode measures the whole pending text
+ * again for every line it appends (Buffer.byteLength of the growing string) and encodes what it
+ * wrote once more after each write; its buffer mode keeps a list of Buffers and joins them once
+ * per write. Under load, when lines queue behind a write in flight, the difference was a
+ * visible share of the gateway's CPU per request (issue 15). This hands pino's lines over as
+ * Buffers and passes everything else to the sink.
+ */
+function bufferLines(sink: Sink): Sink {
+  const write = (line: string) => sink.write(Buffer.from(line) as unknown as string);
+  return new Proxy(sink, {
+    get(target, property, receiver) {
+      if (property === "write") return write;
+      const value = Reflect.get(target, property, receiver);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }

@@ -43,7 +43,10 @@ function nested(value: unknown, key: string): unknown {
  */
 export class UsageTally {
   readonly #dialect: Dialect;
-  readonly #fields = new Map<string, number>();
+  #prompt: number | undefined;
+  #completion: number | undefined;
+  #cached: number | undefined;
+  #cacheRead: number | undefined;
   #speed: number | null = null;
   #prefill: number | null = null;
 
@@ -55,27 +58,21 @@ export class UsageTally {
     return this.#dialect;
   }
 
-  #take(key: string, value: unknown): void {
-    const n = num(value);
-    if (n !== undefined) this.#fields.set(key, n);
-  }
-
   /** One `usage` object, or (native dialect) the final llama-server object. */
   add(object: Raw): void {
     if (this.#dialect === "native") {
       this.#timings(object.timings);
-      this.#take("prompt", object.tokens_evaluated);
-      this.#take("completion", object.tokens_predicted);
-      this.#take("cached", nested(object.timings, "cache_n"));
+      this.#prompt = num(object.tokens_evaluated) ?? this.#prompt;
+      this.#completion = num(object.tokens_predicted) ?? this.#completion;
+      this.#cached = num(nested(object.timings, "cache_n")) ?? this.#cached;
       return;
     }
-    this.#take("prompt", object.prompt_tokens ?? object.input_tokens);
-    this.#take("completion", object.completion_tokens ?? object.output_tokens);
-    this.#take(
-      "cached",
-      nested(object.prompt_tokens_details ?? object.input_tokens_details, "cached_tokens"),
-    );
-    this.#take("cacheRead", object.cache_read_input_tokens);
+    this.#prompt = num(object.prompt_tokens ?? object.input_tokens) ?? this.#prompt;
+    this.#completion = num(object.completion_tokens ?? object.output_tokens) ?? this.#completion;
+    this.#cached =
+      num(nested(object.prompt_tokens_details ?? object.input_tokens_details, "cached_tokens")) ??
+      this.#cached;
+    this.#cacheRead = num(object.cache_read_input_tokens) ?? this.#cacheRead;
   }
 
   /**
@@ -140,15 +137,14 @@ export class UsageTally {
 
   /** The totals, or null when the answer reported none. */
   result(): Usage | null {
-    const fields = this.#fields;
-    if (!fields.has("prompt") && !fields.has("completion")) return null;
-    const cacheRead = fields.get("cacheRead");
+    if (this.#prompt === undefined && this.#completion === undefined) return null;
+    const cacheRead = this.#cacheRead ?? 0;
     // Anthropic counts cached prompt tokens apart from input_tokens; the others include them.
-    const prompt = (fields.get("prompt") ?? 0) + (this.#dialect === "anthropic" ? (cacheRead ?? 0) : 0);
+    const anthropic = this.#dialect === "anthropic";
     return {
-      promptTokens: prompt,
-      completionTokens: fields.get("completion") ?? 0,
-      cachedTokens: this.#dialect === "anthropic" ? (cacheRead ?? 0) : (fields.get("cached") ?? 0),
+      promptTokens: (this.#prompt ?? 0) + (anthropic ? cacheRead : 0),
+      completionTokens: this.#completion ?? 0,
+      cachedTokens: anthropic ? cacheRead : (this.#cached ?? 0),
     };
   }
 }

@@ -50,21 +50,33 @@ function checkLora(value: unknown): void {
   }
 }
 
-/** The path of the first remote media URL in `value`, or null. */
-function remoteMedia(value: unknown, path: string, depth: number): string | null {
+/**
+ * The path of the first remote media URL in `value` below `path` (`[0].image_url.url`), or null.
+ * The path is built only on the way back from a find: the common case, no media URL, allocates
+ * nothing.
+ */
+function remoteMedia(value: unknown, depth: number): string | null {
   if (depth > MAX_DEPTH || typeof value !== "object" || value === null) return null;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const found = remoteMedia(value[i], `${path}[${i}]`, depth + 1);
-      if (found !== null) return found;
+      const item: unknown = value[i];
+      if (typeof item !== "object" || item === null) continue;
+      const found = remoteMedia(item, depth + 1);
+      if (found !== null) return `[${i}]${found}`;
     }
     return null;
   }
-  for (const [key, item] of Object.entries(value)) {
-    const here = `${path}.${key}`;
-    if (MEDIA_KEYS.has(key) && typeof item === "string" && REMOTE.test(item)) return here;
-    const found = remoteMedia(item, here, depth + 1);
-    if (found !== null) return found;
+  const object = value as Body;
+  // A parsed JSON object has no inherited enumerable keys.
+  for (const key in object) {
+    const item = object[key];
+    if (typeof item === "string") {
+      if (MEDIA_KEYS.has(key) && REMOTE.test(item)) return `.${key}`;
+      continue;
+    }
+    if (typeof item !== "object" || item === null) continue;
+    const found = remoteMedia(item, depth + 1);
+    if (found !== null) return `.${key}${found}`;
   }
   return null;
 }
@@ -83,8 +95,9 @@ export function checkRequestPolicy(body: Body): void {
       throw refuse(field, `${field} may be at most ${MAX_PROBS}`);
   }
   for (const field of ["messages", "input"]) {
-    const found = remoteMedia(body[field], field, 0);
-    if (found !== null) {
+    const below = remoteMedia(body[field], 0);
+    if (below !== null) {
+      const found = `${field}${below}`;
       throw refuse(
         found,
         `${found}: remote media URLs are refused (llama-server would fetch them from inside the network); send the data inline as a data: URL or base64`,
