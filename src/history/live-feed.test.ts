@@ -40,3 +40,17 @@ test("a viewer that throws breaks neither the publish nor the other viewers", ()
   feed.publish(record("x"));
   assert.deepEqual(seen, ["x"]);
 });
+
+test("the kept entries stay in order however many times the ring wrapped", () => {
+  const feed = new LiveFeed(4);
+  for (let i = 1; i <= 4 * 5 + 3; i++) {
+    feed.publish(record(`r${i}`));
+    const kept = feed.since(0).map((entry) => entry.seq);
+    const from = Math.max(1, i - 3);
+    assert.deepEqual(kept, Array.from({ length: i - from + 1 }, (_, k) => from + k), `after ${i}`);
+  }
+  assert.deepEqual(
+    feed.latest(2).map((entry) => entry.seq),
+    [23, 22],
+  );
+});

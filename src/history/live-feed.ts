@@ -15,7 +15,9 @@ type Listener = (entry: FeedEntry) => void;
  */
 export class LiveFeed {
   readonly #capacity: number;
+  /** The newest `capacity` entries; `#start` is the oldest once the ring is full. */
   readonly #ring: FeedEntry[] = [];
+  #start = 0;
   readonly #listeners = new Set<Listener>();
   #next = 1;
 
@@ -25,8 +27,13 @@ export class LiveFeed {
 
   publish(record: RequestRecord): void {
     const entry = { seq: this.#next++, record };
-    this.#ring.push(entry);
-    if (this.#ring.length > this.#capacity) this.#ring.shift();
+    // Overwrites the oldest in place: no array shift (a copy of the whole ring) per request.
+    if (this.#ring.length < this.#capacity) this.#ring.push(entry);
+    else {
+      this.#ring[this.#start] = entry;
+      this.#start = (this.#start + 1) % this.#capacity;
+    }
+    if (this.#listeners.size === 0) return;
     for (const listener of [...this.#listeners]) {
       try {
         listener(entry);
@@ -36,14 +43,21 @@ export class LiveFeed {
     }
   }
 
+  /** Oldest first. */
+  #ordered(): FeedEntry[] {
+    return this.#start === 0
+      ? this.#ring
+      : [...this.#ring.slice(this.#start), ...this.#ring.slice(0, this.#start)];
+  }
+
   /** Entries after `seq` still kept, oldest first. */
   since(seq: number): FeedEntry[] {
-    return this.#ring.filter((entry) => entry.seq > seq);
+    return this.#ordered().filter((entry) => entry.seq > seq);
   }
 
   /** The newest entries, newest first. */
   latest(count: number): FeedEntry[] {
-    return this.#ring.slice(-count).reverse();
+    return this.#ordered().slice(-count).reverse();
   }
 
   subscribe(listener: Listener): () => void {

@@ -108,196 +108,282 @@ export function forward(
   input: ForwardInput,
   res: ServerResponse,
 ): Promise<ForwardOutcome> {
-  const { shaping, signal } = input;
+  if (input.signal.aborted)
+    return Promise.resolve({ kind: "client-gone", status: 499, firstByteAt: null, usage: null });
   return new Promise<ForwardOutcome>((resolve, reject) => {
-    if (signal.aborted) {
-      resolve({ kind: "client-gone", status: 499, firstByteAt: null, usage: null });
+    new Relay(dispatcher, input, res, resolve, reject).send();
+  });
+}
+
+/**
+ * One forward's state and undici's handler for it, as one object with its methods on the
+ * prototype: a request allocates this object, not a dozen closures (issue 15). It also listens
+ * for the client's and the shutdown's aborts itself (`handleEvent`).
+ */
+class Relay implements Dispatcher.DispatchHandler {
+  readonly #dispatcher: Dispatcher;
+  readonly #input: ForwardInput;
+  readonly #res: ServerResponse;
+  readonly #resolve: (outcome: ForwardOutcome) => void;
+  readonly #reject: (error: unknown) => void;
+  readonly #options: Dispatcher.DispatchOptions;
+  readonly #maxBuffer: number;
+  #attempt = 0;
+  #controller: Dispatcher.DispatchController | null = null;
+  #settled = false;
+  #status = 0;
+  #firstByteAt: number | null = null;
+  /** Set once the response started: null for an answer read whole. */
+  #rewriter: SseRewriter | null = null;
+  #started = false;
+  /** llama-server's Content-Type as text ("" when it sent none), and whether to pass it on. */
+  #contentType = "";
+  #passContentType = false;
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #waitingForDrain = false;
+  #onDrain: (() => void) | null = null;
+
+  constructor(
+    dispatcher: Dispatcher,
+    input: ForwardInput,
+    res: ServerResponse,
+    resolve: (outcome: ForwardOutcome) => void,
+    reject: (error: unknown) => void,
+  ) {
+    this.#dispatcher = dispatcher;
+    this.#input = input;
+    this.#res = res;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#options = upstreamRequest(input);
+    this.#maxBuffer = input.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES;
+    input.signal.addEventListener("abort", this, { once: true });
+    input.cut?.addEventListener("abort", this, { once: true });
+  }
+
+  send(): void {
+    this.#attempt++;
+    this.#controller = null;
+    this.#dispatcher.dispatch(this.#options, this);
+  }
+
+  /** The client left (signal) or the gateway cut the request (cut): cancel the upstream request. */
+  handleEvent(event: Event): void {
+    const source = event.target as AbortSignal;
+    this.#controller?.abort(source.reason as Error);
+  }
+
+  #settle(): boolean {
+    if (this.#settled) return false;
+    this.#settled = true;
+    this.#input.signal.removeEventListener("abort", this);
+    this.#input.cut?.removeEventListener("abort", this);
+    return true;
+  }
+
+  #finish(outcome: ForwardOutcome): void {
+    if (this.#settle()) this.#resolve(outcome);
+  }
+
+  #fail(error: unknown): void {
+    if (this.#settle()) this.#reject(error);
+  }
+
+  #usage(): Usage | null {
+    return this.#rewriter?.usage() ?? null;
+  }
+
+  /**
+   * An answer read whole outgrew maxBuffer: the caller gets the 502 now, what was held is
+   * dropped, and the upstream request is cancelled (not from inside undici's callback).
+   */
+  #overflow(c: Dispatcher.DispatchController): void {
+    this.#chunks.length = 0;
+    this.#size = 0;
+    const failure = tooLarge(this.#input.shaping.modelId, this.#status, this.#maxBuffer);
+    this.#fail(failure);
+    queueMicrotask(() => c.abort(failure));
+  }
+
+  /** The stream's outcome once llama-server reported an error in it: the output already ended it. */
+  #endIfFailed(): boolean {
+    const failure = this.#rewriter?.failure ?? null;
+    if (failure === null) return false;
+    this.#finish({
+      kind: "broken",
+      status: this.#status,
+      firstByteAt: this.#firstByteAt,
+      usage: this.#usage(),
+      error: failure,
+    });
+    this.#res.end();
+    // Not from inside undici's parser callback: once this callback has returned.
+    const c = this.#controller;
+    queueMicrotask(() => c?.abort(failure));
+    return true;
+  }
+
+  #drained(): void {
+    this.#waitingForDrain = false;
+    if (this.#settled || this.#endIfFailed()) return;
+    this.#controller?.resume();
+  }
+
+  onRequestStart(c: Dispatcher.DispatchController): void {
+    this.#controller = c;
+    const { signal, cut } = this.#input;
+    if (signal.aborted) c.abort(signal.reason as Error);
+    else if (cut?.aborted) c.abort(cut.reason as Error);
+  }
+
+  onResponseStart(
+    c: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    this.#started = true;
+    this.#input.onStart?.();
+    this.#status = statusCode;
+    const type = headers["content-type"];
+    this.#contentType = String(type ?? "");
+    this.#passContentType = typeof type === "string";
+    // Anything but a successful stream is read whole (shaped in onResponseEnd: its length
+    // can change when `model` is rewritten), up to maxBuffer.
+    if (!this.#contentType.startsWith("text/event-stream") || statusCode >= 400) {
+      if (Number(headers["content-length"]) > this.#maxBuffer) this.#overflow(c);
       return;
     }
-    const options = upstreamRequest(input);
-    let attempt = 0;
-    let controller: Dispatcher.DispatchController | null = null;
-    let settled = false;
-    let status = 0;
-    let firstByteAt: number | null = null;
-    /** Set once the response started: null for an answer read whole. */
-    let rewriter: SseRewriter | null = null;
-    let started = false;
-    /** llama-server's Content-Type as text ("" when it sent none), and whether to pass it on. */
-    let contentType = "";
-    let passContentType = false;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const maxBuffer = input.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES;
-    /**
-     * An answer read whole outgrew maxBuffer: the caller gets the 502 now, what was held is
-     * dropped, and the upstream request is cancelled (not from inside undici's callback).
-     */
-    const overflow = (c: Dispatcher.DispatchController) => {
-      chunks.length = 0;
-      size = 0;
-      const failure = tooLarge(shaping.modelId, status, maxBuffer);
-      fail(failure);
-      queueMicrotask(() => c.abort(failure));
-    };
+    this.#rewriter = new SseRewriter(this.#input.shaping);
+    // A request that waited may have opened its stream already (wait notices): go on in it.
+    const res = this.#res;
+    if (!res.headersSent) {
+      res.writeHead(statusCode, {
+        "content-type": this.#contentType,
+        "cache-control": "no-cache",
+        "x-accel-buffering": "no",
+      });
+      res.flushHeaders();
+    }
+  }
 
-    const onAbort = () => controller?.abort(signal.reason as Error);
-    signal.addEventListener("abort", onAbort, { once: true });
-    const cut = input.cut;
-    const onCut = () => controller?.abort(cut?.reason as Error);
-    cut?.addEventListener("abort", onCut, { once: true });
-    const settle = (): boolean => {
-      if (settled) return false;
-      settled = true;
-      signal.removeEventListener("abort", onAbort);
-      cut?.removeEventListener("abort", onCut);
-      return true;
-    };
-    const finish = (outcome: ForwardOutcome) => {
-      if (settle()) resolve(outcome);
-    };
-    const tap = input.tap;
-    const fail = (error: unknown) => {
-      if (settle()) reject(error);
-    };
-    const usage = () => rewriter?.usage() ?? null;
-    /** The stream's outcome once llama-server reported an error in it: the output already ended it. */
-    const endIfFailed = (): boolean => {
-      const failure = rewriter?.failure ?? null;
-      if (failure === null) return false;
-      finish({ kind: "broken", status, firstByteAt, usage: usage(), error: failure });
-      res.end();
-      // Not from inside undici's parser callback: once this callback has returned.
-      const c = controller;
-      queueMicrotask(() => c?.abort(failure));
-      return true;
-    };
-    let waitingForDrain = false;
-    const onDrain = () => {
-      waitingForDrain = false;
-      if (settled || endIfFailed()) return;
-      controller?.resume();
-    };
+  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#settled) return;
+    this.#firstByteAt ??= performance.now();
+    const rewriter = this.#rewriter;
+    if (rewriter === null) {
+      if (this.#size + chunk.length > this.#maxBuffer) {
+        this.#overflow(c);
+        return;
+      }
+      this.#chunks.push(chunk);
+      this.#size += chunk.length;
+      return;
+    }
+    // Each complete event is written at once; reading pauses while the client's socket is full.
+    const out = rewriter.push(chunk);
+    const flowing = out === null || this.#res.write(out);
+    // The tap sees the chunk once its bytes are on their way: recording never delays them.
+    const tap = this.#input.tap;
+    if (tap !== undefined && this.#status < 300) tap(chunk);
+    if (!flowing) {
+      c.pause();
+      if (!this.#waitingForDrain) {
+        this.#onDrain ??= () => this.#drained();
+        this.#res.once("drain", this.#onDrain);
+      }
+      this.#waitingForDrain = true;
+      return;
+    }
+    if (this.#waitingForDrain) return;
+    this.#endIfFailed();
+  }
 
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(c) {
-        controller = c;
-        if (signal.aborted) c.abort(signal.reason as Error);
-        else if (cut?.aborted) c.abort(cut.reason as Error);
-      },
-      onResponseStart(c, statusCode, headers) {
-        started = true;
-        input.onStart?.();
-        status = statusCode;
-        const type = headers["content-type"];
-        contentType = String(type ?? "");
-        passContentType = typeof type === "string";
-        // Anything but a successful stream is read whole (shaped in onResponseEnd: its length
-        // can change when `model` is rewritten), up to maxBuffer.
-        if (!contentType.startsWith("text/event-stream") || status >= 400) {
-          if (Number(headers["content-length"]) > maxBuffer) overflow(c);
-          return;
-        }
-        rewriter = new SseRewriter(shaping);
-        // A request that waited may have opened its stream already (wait notices): go on in it.
-        if (!res.headersSent) {
-          res.writeHead(status, {
-            "content-type": contentType,
-            "cache-control": "no-cache",
-            "x-accel-buffering": "no",
-          });
-          res.flushHeaders();
-        }
-      },
-      onResponseData(c, chunk) {
-        if (settled) return;
-        firstByteAt ??= performance.now();
-        if (rewriter === null) {
-          if (size + chunk.length > maxBuffer) return overflow(c);
-          chunks.push(chunk);
-          size += chunk.length;
-          return;
-        }
-        // Each complete event is written at once; reading pauses while the client's socket is full.
-        const out = rewriter.push(chunk);
-        const flowing = out === null || res.write(out);
-        // The tap sees the chunk once its bytes are on their way: recording never delays them.
-        if (tap !== undefined && status < 300) tap(chunk);
-        if (!flowing) {
-          c.pause();
-          if (!waitingForDrain) res.once("drain", onDrain);
-          waitingForDrain = true;
-          return;
-        }
-        if (waitingForDrain) return;
-        endIfFailed();
-      },
-      onResponseEnd() {
-        if (settled) return;
-        if (rewriter !== null) {
-          const tail = rewriter.end();
-          finish({
-            kind: "completed",
-            status,
-            firstByteAt,
-            usage: usage(),
-            tokensPerSecond: rewriter.speed(),
-            prefillPerSecond: rewriter.prefillSpeed(),
-          });
-          if (tail === null) res.end();
-          else res.end(tail);
-          return;
-        }
-        const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
-        if (status >= 400) {
-          fail(backendError(status, body, shaping.modelId));
-          return;
-        }
-        if (tap !== undefined && status < 300) tap(body);
-        const shaped = contentType.includes("json")
-          ? shapeJson(body, shaping)
-          : { body, usage: null, speed: null, prefill: null };
-        const headers: Record<string, string> = {};
-        if (passContentType) headers["content-type"] = contentType;
-        headers["content-length"] = String(shaped.body.length);
-        finish({
-          kind: "completed",
-          status,
-          firstByteAt,
-          usage: shaped.usage,
-          tokensPerSecond: shaped.speed,
-          prefillPerSecond: shaped.prefill,
-        });
-        res.writeHead(status, headers);
-        res.end(shaped.body);
-      },
-      onResponseError(_c, error) {
-        if (settled) return;
-        const gone = isAbort(error) || signal.aborted;
-        if (!started) {
-          if (gone) return finish({ kind: "client-gone", status: 499, firstByteAt: null, usage: null });
-          // A pooled keep-alive connection that llama-server closed as we reused it fails before
-          // any response byte: llama-server never saw the request, so one retry on a fresh
-          // connection is safe (the retry rule in docs/architecture.md).
-          if (attempt === 1 && isRetryable(error)) return send();
-          return fail(upstreamError(error, shaping.modelId));
-        }
-        if (rewriter === null) {
-          if (gone) return finish({ kind: "client-gone", status, firstByteAt, usage: null });
-          return fail(upstreamError(error, shaping.modelId));
-        }
-        if (gone || res.destroyed)
-          return finish({ kind: "client-gone", status, firstByteAt, usage: usage() });
-        const failure = upstreamError(error, shaping.modelId);
-        finish({ kind: "broken", status, firstByteAt, usage: usage(), error: failure });
-        res.end(rewriter.failureEvent(failure));
-      },
-    };
-    const send = () => {
-      attempt++;
-      controller = null;
-      dispatcher.dispatch(options, handler);
-    };
-    send();
-  });
+  onResponseEnd(): void {
+    if (this.#settled) return;
+    const res = this.#res;
+    const status = this.#status;
+    const rewriter = this.#rewriter;
+    if (rewriter !== null) {
+      const tail = rewriter.end();
+      this.#finish({
+        kind: "completed",
+        status,
+        firstByteAt: this.#firstByteAt,
+        usage: this.#usage(),
+        tokensPerSecond: rewriter.speed(),
+        prefillPerSecond: rewriter.prefillSpeed(),
+      });
+      if (tail === null) res.end();
+      else res.end(tail);
+      return;
+    }
+    const chunks = this.#chunks;
+    const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.#size);
+    const shaping = this.#input.shaping;
+    if (status >= 400) {
+      this.#fail(backendError(status, body, shaping.modelId));
+      return;
+    }
+    const tap = this.#input.tap;
+    if (tap !== undefined && status < 300) tap(body);
+    const shaped = this.#contentType.includes("json")
+      ? shapeJson(body, shaping)
+      : { body, usage: null, speed: null, prefill: null };
+    this.#finish({
+      kind: "completed",
+      status,
+      firstByteAt: this.#firstByteAt,
+      usage: shaped.usage,
+      tokensPerSecond: shaped.speed,
+      prefillPerSecond: shaped.prefill,
+    });
+    // Headers as a flat array: Node takes it as is, without walking an object's keys.
+    res.writeHead(
+      status,
+      this.#passContentType
+        ? ["content-type", this.#contentType, "content-length", String(shaped.body.length)]
+        : ["content-length", String(shaped.body.length)],
+    );
+    res.end(shaped.body);
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, error: Error): void {
+    if (this.#settled) return;
+    const { signal, shaping } = this.#input;
+    const gone = isAbort(error) || signal.aborted;
+    const status = this.#status;
+    const firstByteAt = this.#firstByteAt;
+    if (!this.#started) {
+      if (gone) {
+        this.#finish({ kind: "client-gone", status: 499, firstByteAt: null, usage: null });
+        return;
+      }
+      // A pooled keep-alive connection that llama-server closed as we reused it fails before
+      // any response byte: llama-server never saw the request, so one retry on a fresh
+      // connection is safe (the retry rule in docs/architecture.md).
+      if (this.#attempt === 1 && isRetryable(error)) {
+        this.send();
+        return;
+      }
+      this.#fail(upstreamError(error, shaping.modelId));
+      return;
+    }
+    const rewriter = this.#rewriter;
+    if (rewriter === null) {
+      if (gone) {
+        this.#finish({ kind: "client-gone", status, firstByteAt, usage: null });
+        return;
+      }
+      this.#fail(upstreamError(error, shaping.modelId));
+      return;
+    }
+    if (gone || this.#res.destroyed) {
+      this.#finish({ kind: "client-gone", status, firstByteAt, usage: this.#usage() });
+      return;
+    }
+    const failure = upstreamError(error, shaping.modelId);
+    this.#finish({ kind: "broken", status, firstByteAt, usage: this.#usage(), error: failure });
+    this.#res.end(rewriter.failureEvent(failure));
+  }
 }

@@ -235,6 +235,26 @@ export class ModelGroup {
 
   /** Starts every instance that is not running; resolves once at least one is ready. */
   async start(signal?: AbortSignal): Promise<void> {
+    const starting = this.#startMissing(signal);
+    if (starting !== null) await starting;
+  }
+
+  /**
+   * start(), without a promise when there is nothing to start: every instance is ready (the
+   * common case of a request, which then leases without waiting a turn of the loop).
+   */
+  #startMissing(signal?: AbortSignal): Promise<void> | null {
+    let allReady = true;
+    for (const instance of this.#instances) {
+      if (instance.supervisor.endpoint() === null) {
+        allReady = false;
+        break;
+      }
+    }
+    return allReady ? null : this.#startAll(signal);
+  }
+
+  async #startAll(signal?: AbortSignal): Promise<void> {
     const starts = this.#instances.map((instance) => instance.supervisor.ensureReady(signal));
     // Instances not awaited here keep loading; their failures surface on their own supervisor.
     for (const start of starts) start.catch(() => {});
@@ -256,7 +276,8 @@ export class ModelGroup {
     conversation?: Conversation | null,
     avoid: string | null = null,
   ): Promise<Lease> {
-    await this.start(signal);
+    const starting = this.#startMissing(signal);
+    if (starting !== null) await starting;
     const affinity = this.#affinity;
     const known = affinity !== null && conversation != null ? affinity.lookup(conversation) : null;
     const found = known === null ? undefined : this.#instances[known.instance];

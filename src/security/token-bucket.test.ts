@@ -15,12 +15,17 @@ const limits = (
 
 test("specOf: burst is capped at a minute's worth, and a null limit has no bucket", () => {
   assert.deepEqual(specOf(limits(60, null, 10)), {
-    requests: { capacity: 10, perMs: 60 / 60_000 },
+    requests: { capacity: 10, perMs: 60 / 60_000, limitText: "10" },
     tokens: null,
   });
   // A burst above the per-minute rate would let more than requestsPerMinute through in a minute.
   assert.equal(specOf(limits(5, null, 20)).requests?.capacity, 5);
-  assert.deepEqual(specOf(limits(null, 600, 20)), { requests: null, tokens: { capacity: 600, perMs: 0.01 } });
+  assert.deepEqual(specOf(limits(null, 600, 20)), {
+    requests: null,
+    tokens: { capacity: 600, perMs: 0.01, limitText: "600" },
+  });
+  const same = limits(60, 600, 10);
+  assert.equal(specOf(same), specOf(same), "one spec per limits object, made once");
 });
 
 test("a fresh bucket admits exactly its burst at one instant, then says how long to wait", () => {

@@ -4,6 +4,8 @@ import type { RateLimits } from "../config/security-types.js";
 export interface BucketSpec {
   readonly capacity: number;
   readonly perMs: number;
+  /** `capacity` as the X-RateLimit-Limit header's text, made once. */
+  readonly limitText: string;
 }
 
 /** A caller's two buckets; null where that limit is off. */
@@ -34,12 +36,24 @@ const MINUTE_MS = 60_000;
  * rate. Tokens: a bucket of one minute's worth.
  */
 export function specOf(limits: RateLimits): LimitSpec {
-  const rpm = limits.requestsPerMinute;
-  const tpm = limits.tokensPerMinute;
-  return {
-    requests: rpm === null ? null : { capacity: Math.min(limits.burst, rpm), perMs: rpm / MINUTE_MS },
-    tokens: tpm === null ? null : { capacity: tpm, perMs: tpm / MINUTE_MS },
-  };
+  let spec = specs.get(limits);
+  if (spec === undefined) {
+    const rpm = limits.requestsPerMinute;
+    const tpm = limits.tokensPerMinute;
+    spec = {
+      requests: rpm === null ? null : bucketSpec(Math.min(limits.burst, rpm), rpm / MINUTE_MS),
+      tokens: tpm === null ? null : bucketSpec(tpm, tpm / MINUTE_MS),
+    };
+    specs.set(limits, spec);
+  }
+  return spec;
+}
+
+/** Limits objects come from the config (one per key and default): their specs are made once. */
+const specs = new WeakMap<RateLimits, LimitSpec>();
+
+function bucketSpec(capacity: number, perMs: number): BucketSpec {
+  return { capacity, perMs, limitText: String(capacity) };
 }
 
 function level(spec: BucketSpec | null, previous: number | undefined, elapsedMs: number): number {
@@ -115,15 +129,26 @@ export function msUntilFull(state: BucketState, spec: LimitSpec): number {
  */
 export function quotaHeaders(spec: LimitSpec, state: BucketState): Record<string, string> {
   const headers: Record<string, string> = {};
-  const describe = (bucket: BucketSpec | null, have: number, suffix: string) => {
-    if (bucket === null) return;
-    headers[`x-ratelimit-limit${suffix}`] = String(bucket.capacity);
-    headers[`x-ratelimit-remaining${suffix}`] = String(Math.max(0, Math.floor(have)));
-    headers[`x-ratelimit-reset${suffix}`] = String(
-      Math.ceil(Math.max(0, bucket.capacity - have) / bucket.perMs / 1000),
-    );
-  };
-  describe(spec.requests, state.requests, "");
-  describe(spec.tokens, state.tokens, "-tokens");
+  const requests = spec.requests;
+  if (requests !== null) {
+    headers["x-ratelimit-limit"] = requests.limitText;
+    headers["x-ratelimit-remaining"] = remainingText(state.requests);
+    headers["x-ratelimit-reset"] = resetText(requests, state.requests);
+  }
+  const tokens = spec.tokens;
+  if (tokens !== null) {
+    headers["x-ratelimit-limit-tokens"] = tokens.limitText;
+    headers["x-ratelimit-remaining-tokens"] = remainingText(state.tokens);
+    headers["x-ratelimit-reset-tokens"] = resetText(tokens, state.tokens);
+  }
   return headers;
+}
+
+function remainingText(have: number): string {
+  return String(Math.max(0, Math.floor(have)));
+}
+
+/** Seconds until the bucket is full again. */
+function resetText(bucket: BucketSpec, have: number): string {
+  return String(Math.ceil(Math.max(0, bucket.capacity - have) / bucket.perMs / 1000));
 }

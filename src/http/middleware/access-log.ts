@@ -16,6 +16,8 @@ function escaped(text: string | null | undefined): string | null {
  * when none matched. Status 499 (nginx's) means the client left before the answer was complete.
  */
 export function writeAccessLog(log: Logger, ctx: RequestContext, route: string | null): void {
+  // Below info (logging.level warn, error or silent) the line is not even put together.
+  if (!log.isLevelEnabled("info")) return;
   const { req, res, facts } = ctx;
   const usage = facts.usage;
   log.info(

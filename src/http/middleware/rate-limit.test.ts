@@ -61,7 +61,7 @@ test("a client address is its own bucket; the third request of a burst of 2 gets
   const { ctx } = stepContext({ url: "/v1/chat/completions", remoteAddress: "10.0.0.7" });
   ctx.access = openAccess(TWO);
   await assert.rejects(
-    Promise.resolve(step(ctx)),
+    async () => step(ctx),
     (error: { code: string; retryAfterSeconds: number; message: string }) =>
       error.code === "rate_limited" && error.retryAfterSeconds === 30 && /client address/.test(error.message),
   );

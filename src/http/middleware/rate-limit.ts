@@ -1,4 +1,4 @@
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { RateLimits } from "../../config/security-types.js";
 import { GatewayError } from "../../errors/gateway-error.js";
 import type { Access } from "../../security/access.js";
@@ -59,28 +59,47 @@ function refusal(access: Access, decision: LimitDecision): GatewayError {
  * to max_tokens each; a chunked body's prompt), which can still be a 429.
  */
 export function rateLimit(limiter: Limiter): Step {
-  return async (ctx) => {
-    const { access, res } = ctx;
+  return (ctx) => {
+    const { access } = ctx;
     const limits = access.limits;
     if (access.kind === "public" || isAdminPath(ctx.path) || isDashboardPath(ctx.path)) return;
     if (limits.requestsPerMinute === null && limits.tokensPerMinute === null) return;
     const bucket = access.keyName === null ? `addr:${ctx.clientAddress}` : `key:${access.keyName}`;
     const estimate = limits.tokensPerMinute === null ? 0 : estimatePromptTokens(ctx.req);
-    const decision = await limiter.take(bucket, limits, estimate);
-    for (const [name, value] of Object.entries(decision.headers)) res.setHeader(name, value);
-    if (!decision.allowed) throw refusal(access, decision);
-    // Tokens taken so far, as the bucket counts them (never more than it holds).
-    let charged = limits.tokensPerMinute === null ? 0 : Math.min(estimate, limits.tokensPerMinute);
-    ctx.chargeWork = async (work) => {
-      const due = workStillDue(limits, work, charged);
-      if (due.tokens === 0 && due.requests === 0) return;
-      const more = await limiter.take(bucket, limits, due.tokens, due.requests);
-      for (const [name, value] of Object.entries(more.headers)) res.setHeader(name, value);
-      if (!more.allowed) throw refusal(access, more);
-      charged += due.tokens;
-    };
-    if (limits.tokensPerMinute !== null) {
-      ctx.onDone(() => limiter.settle(bucket, limits, correction(ctx, charged)));
-    }
+    const decision = limiter.take(bucket, limits, estimate);
+    // The in-memory limiter answers at once: no promise, no turn of the loop.
+    if (decision instanceof Promise) return decision.then((d) => admit(ctx, limiter, bucket, estimate, d));
+    admit(ctx, limiter, bucket, estimate, decision);
   };
+}
+
+/** Sends the quota headers, refuses when over, and sets up the rest of the request's charges. */
+function admit(
+  ctx: RequestContext,
+  limiter: Limiter,
+  bucket: string,
+  estimate: number,
+  decision: LimitDecision,
+): void {
+  const { access, res } = ctx;
+  const limits = access.limits;
+  setHeaders(res, decision.headers);
+  if (!decision.allowed) throw refusal(access, decision);
+  // Tokens taken so far, as the bucket counts them (never more than it holds).
+  let charged = limits.tokensPerMinute === null ? 0 : Math.min(estimate, limits.tokensPerMinute);
+  ctx.chargeWork = async (work) => {
+    const due = workStillDue(limits, work, charged);
+    if (due.tokens === 0 && due.requests === 0) return;
+    const more = await limiter.take(bucket, limits, due.tokens, due.requests);
+    setHeaders(res, more.headers);
+    if (!more.allowed) throw refusal(access, more);
+    charged += due.tokens;
+  };
+  if (limits.tokensPerMinute !== null) {
+    ctx.onDone(() => limiter.settle(bucket, limits, correction(ctx, charged)));
+  }
+}
+
+function setHeaders(res: ServerResponse, headers: Readonly<Record<string, string>>): void {
+  for (const name in headers) res.setHeader(name, headers[name] as string);
 }
