@@ -41,5 +41,9 @@ export function cacheKey(
 ): string {
   const fields: Record<string, unknown> = {};
   for (const key of Object.keys(body)) if (!NOT_IN_KEY.has(key)) fields[key] = body[key];
-  return hash("sha256", `${KEY_VERSION}\n${route}\n${modelId}\n${fingerprint}\n${canonicalJson(fields)}`, "hex");
+  return hash(
+    "sha256",
+    `${KEY_VERSION}\n${route}\n${modelId}\n${fingerprint}\n${canonicalJson(fields)}`,
+    "hex",
+  );
 }

@@ -47,7 +47,11 @@ test("the kept entries stay in order however many times the ring wrapped", () =>
     feed.publish(record(`r${i}`));
     const kept = feed.since(0).map((entry) => entry.seq);
     const from = Math.max(1, i - 3);
-    assert.deepEqual(kept, Array.from({ length: i - from + 1 }, (_, k) => from + k), `after ${i}`);
+    assert.deepEqual(
+      kept,
+      Array.from({ length: i - from + 1 }, (_, k) => from + k),
+      `after ${i}`,
+    );
   }
   assert.deepEqual(
     feed.latest(2).map((entry) => entry.seq),
