@@ -72,7 +72,9 @@ export async function profileGateway(
     // SIGTERM: the gateway drains and exits normally, which is when V8 writes the profile.
     await set.stop(gateway.process, 30_000);
   }
-  const file = readdirSync(profDir).find((name) => name.endsWith(".cpuprofile"));
+  // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the gateway's main thread;
+  // the config worker (runtime/read-config-isolated.ts) writes its own, short one.
+  const file = readdirSync(profDir).find((name) => /\.0\.\d+\.cpuprofile$/.test(name));
   if (file === undefined) throw new Error(`no .cpuprofile written in ${profDir}`);
   const { tree, ...summary } = analyzeProfile(join(profDir, file), new Locator(ROOT));
   writeFileSync(

@@ -354,10 +354,11 @@ export function idleSection(r: BenchResults): string {
   if (idle) {
     rows.push(["gateway just started (no model loaded)", mb(idle.atStart)]);
     rows.push([
-      "gateway idle after the warm-up (children started, pools warm; RSS settled)",
+      "gateway idle after the warm-up (children started, pools warm; 25 s idle, then RSS settled)",
       mb(idle.afterWarmup),
     ]);
-    if (idle.afterS4 !== null) rows.push(["gateway idle after scenario 4 (RSS settled)", mb(idle.afterS4)]);
+    if (idle.afterS4 !== null)
+      rows.push(["gateway idle after scenario 4 (25 s idle, then RSS settled)", mb(idle.afterS4)]);
   }
   if (s4?.gateway)
     rows.push(["gateway peak under scenario 4 (1000 streams)", mb(s4.gateway.proxyPeakRssBytes)]);

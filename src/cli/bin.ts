@@ -1,10 +1,5 @@
 #!/usr/bin/env node
 import { parseCli } from "./args.js";
-import { checkCommand } from "./commands/check.js";
-import { initCommand } from "./commands/init.js";
-import { makeTinyModelCommand } from "./commands/make-tiny-model.js";
-import { serveCommand } from "./commands/serve.js";
-import { setupCommand } from "./commands/setup.js";
 import { EXIT, type ExitCode } from "./exit-codes.js";
 import { HELP } from "./help.js";
 import { packageVersion } from "./package-info.js";
@@ -25,15 +20,20 @@ async function run(argv: readonly string[]): Promise<ExitCode> {
     process.stdout.write(`${packageVersion()}\n`);
     return EXIT.ok;
   }
+  // Each command is loaded when it runs: `serve` never loads what only `init` needs (yaml's
+  // stringify) or `setup` (the llama.cpp build), which stays out of the gateway's memory.
   switch (args.command) {
-    case "setup":
+    case "setup": {
+      const { setupCommand } = await import("./commands/setup.js");
       return setupCommand({ cuda: args.cuda, force: args.force });
+    }
     case "make-tiny-model": {
       const out = args.positionals[0];
       if (out === undefined) {
         process.stderr.write("make-tiny-model needs an output path: llamawrapper make-tiny-model OUT.gguf\n");
         return EXIT.usage;
       }
+      const { makeTinyModelCommand } = await import("./commands/make-tiny-model.js");
       return makeTinyModelCommand(out, { vocab: args.vocab, seed: args.seed });
     }
     case "init": {
@@ -41,6 +41,7 @@ async function run(argv: readonly string[]): Promise<ExitCode> {
         process.stderr.write(`init needs --models-dir DIR\n\n${HELP}`);
         return EXIT.usage;
       }
+      const { initCommand } = await import("./commands/init.js");
       return initCommand(
         { modelsDir: args.modelsDir, out: args.out ?? null, force: args.force },
         process.stdout,
@@ -52,13 +53,16 @@ async function run(argv: readonly string[]): Promise<ExitCode> {
         process.stderr.write(`${args.command} needs --config FILE or --models-dir DIR\n\n${HELP}`);
         return EXIT.usage;
       }
-      if (args.command === "check")
+      if (args.command === "check") {
+        const { checkCommand } = await import("./commands/check.js");
         return checkCommand(args.config ?? null, args.modelsDir ?? null, process.stdout);
+      }
       const port = args.port === undefined ? undefined : Number(args.port);
       if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) {
         process.stderr.write(`--port must be a port number, got ${args.port}\n`);
         return EXIT.usage;
       }
+      const { serveCommand } = await import("./commands/serve.js");
       return serveCommand(args.config ?? null, port, {
         watch: args.watch,
         ...(args.modelsDir === undefined ? {} : { modelsDir: args.modelsDir }),

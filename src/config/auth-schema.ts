@@ -1,10 +1,9 @@
 import { z } from "zod";
+import { KEY_PATTERN } from "./key-pattern.js";
 import { rateLimitOverrideSchema } from "./traffic-schema.js";
 
 /** Names show up in logs; no brackets, so they never clash with `apiKeys[N]` of a plain key. */
 export const KEY_NAME_PATTERN = /^[A-Za-z0-9._@:-]{1,64}$/;
-/** A key is sent in a header: printable ASCII without spaces, or it could never match. */
-export const KEY_PATTERN = /^[\x21-\x7e]+$/;
 
 function secretFields() {
   return {

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { KEY_PATTERN } from "./auth-schema.js";
+import { KEY_PATTERN } from "./key-pattern.js";
 
 /** The key in a key file: its first line, without surrounding whitespace. */
 export function readKeyFile(path: string): string {

@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
 import { createServer } from "node:net";
-import { Client } from "undici";
+import { Client } from "../util/undici-parts.js";
 
 /**
  * undici compiles its HTTP parser (llhttp, WebAssembly, shared by every connection of the

@@ -16,8 +16,12 @@ export class InFlight {
   readonly #cut = new AbortController();
   #wake: (() => void) | null = null;
   #hurried = false;
+  #started = 0;
+  readonly #onEmpty: (() => void) | null;
 
-  constructor() {
+  /** `onEmpty` runs each time the last open response closes (runtime/idle-reclaim.ts). */
+  constructor(onEmpty: (() => void) | null = null) {
+    this.#onEmpty = onEmpty;
     // Every forwarded request listens on the shared signal while it runs: no leak, just many.
     setMaxListeners(0, this.#cut.signal);
   }
@@ -26,12 +30,21 @@ export class InFlight {
     return this.#open.size;
   }
 
+  /** Responses tracked since the start. */
+  get started(): number {
+    return this.#started;
+  }
+
   /** Tracks a response until it closes; the signal aborts when the gateway cuts it. */
   track(res: ServerResponse): AbortSignal {
     this.#open.add(res);
+    this.#started++;
     res.once("close", () => {
       this.#open.delete(res);
-      if (this.#open.size === 0) this.#wake?.();
+      if (this.#open.size === 0) {
+        this.#wake?.();
+        this.#onEmpty?.();
+      }
     });
     return this.#cut.signal;
   }

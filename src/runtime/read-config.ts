@@ -6,7 +6,8 @@ import type { Env } from "../config/env-subst.js";
 import { parseConfig } from "../config/load.js";
 import type { GatewayConfig } from "../config/types.js";
 import { type DiscoveredModel, type Discovery, discoverModels } from "../discovery/discover.js";
-import { hashText, type LoadedConfig } from "./runtime.js";
+import { hashText } from "./config-hash.js";
+import type { LoadedConfig } from "./runtime.js";
 
 export interface ReadConfigOptions {
   /** Applies what the command line overrides (--port), so a reload keeps it. */

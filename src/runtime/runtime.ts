@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { ReloadOutcome } from "../admin/reload-outcome.js";
@@ -38,10 +37,6 @@ export interface RuntimeDeps {
   readonly limitsFor: (config: GatewayConfig, previous: Generation | null) => Promise<Limits>;
   /** Applies settings of `server` that a listening server can change (timeouts, maxConnections). */
   readonly applyServerSettings: (config: GatewayConfig) => void;
-}
-
-export function hashText(text: string | Buffer): string {
-  return createHash("sha256").update(text).digest("hex");
 }
 
 /**

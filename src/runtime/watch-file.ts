@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { folderFingerprint } from "../discovery/discover.js";
-import { hashText } from "./runtime.js";
+import { hashText } from "./config-hash.js";
 
 /**
  * What --watch compares: the config file's bytes and, with a models folder, the names, sizes

@@ -1,5 +1,5 @@
 import { formatProblems } from "../../config/format-problems.js";
-import { readConfigFile } from "../../runtime/read-config.js";
+import { readConfigIsolated } from "../../runtime/read-config-isolated.js";
 import { EXIT, type ExitCode } from "../exit-codes.js";
 
 /**
@@ -13,7 +13,7 @@ export async function checkCommand(
   out: NodeJS.WritableStream,
 ): Promise<ExitCode> {
   const what = configPath ?? modelsDir ?? "";
-  const loaded = await readConfigFile(configPath, process.env, { modelsDir });
+  const loaded = await readConfigIsolated(configPath, process.env, { modelsDir });
   for (const problem of loaded.discovery?.problems ?? [])
     out.write(`skipped ${problem.path}: ${problem.message}\n`);
   for (const model of loaded.discovery?.models ?? [])

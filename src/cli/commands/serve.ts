@@ -10,7 +10,7 @@ import { readConfigIdentity } from "../../process/config-identity.js";
 import { signalGroup } from "../../process/process-group.js";
 import { type LiveGateway, reapStaleRecords } from "../../process/reap-stale-records.js";
 import { RuntimeRecord, runtimeRecordDir, runtimeRecordPath } from "../../process/runtime-record.js";
-import { readConfigFile } from "../../runtime/read-config.js";
+import { readConfigIsolated } from "../../runtime/read-config-isolated.js";
 import { logDiscovery } from "../../runtime/runtime.js";
 import { configState, watchFile } from "../../runtime/watch-file.js";
 import { isLoopbackBind } from "../../security/loopback.js";
@@ -98,7 +98,7 @@ export async function serveCommand(
   const adjust = (config: GatewayConfig): GatewayConfig =>
     portOverride === undefined ? config : { ...config, server: { ...config.server, port: portOverride } };
   const readConfig = () =>
-    readConfigFile(path, process.env, { adjust, modelsDir: options.modelsDir ?? null });
+    readConfigIsolated(path, process.env, { adjust, modelsDir: options.modelsDir ?? null });
   const loaded = await readConfig();
   for (const problem of loaded.discovery?.problems ?? [])
     err.write(`models folder: skipped ${problem.path}: ${problem.message}\n`);
