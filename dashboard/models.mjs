@@ -33,7 +33,11 @@ function Instance({ i, serverNow }) {
     <span class="inst-name">${String(i.name ?? DASH)}</span>
     <span class="inst-state">${String(i.state ?? DASH)}</span>
     <span title="process id">pid ${i.pid ?? DASH}</span>
-    <span title="port">:${i.port ?? DASH}</span>
+    ${
+      typeof i.socket === "string"
+        ? html`<span title=${`Unix socket ${i.socket}`}>socket</span>`
+        : html`<span title="port">:${i.port ?? DASH}</span>`
+    }
     <span title=${i.readySince ? `ready since ${i.readySince}` : "not ready"}>up ${fmtDuration(up)}</span>
     <span title="requests in flight on this instance">${i.inFlight ?? 0} in flight</span>
     ${typeof i.queued === "number" ? html`<span>${i.queued} queued</span>` : null}

@@ -3,7 +3,6 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { Agent } from "undici";
 import { statusReport } from "./admin/status.js";
 import { createStore } from "./cache/create-store.js";
 import { ResponseCache } from "./cache/response-cache.js";
@@ -15,8 +14,10 @@ import { guardConnections } from "./http/connection-guard.js";
 import { clientErrorHandler } from "./http/middleware/client-error.js";
 import { refuseConnect, refuseExpectation } from "./http/protocol-refusals.js";
 import { cacheDir } from "./llama/cache-dir.js";
+import { ChildSockets, socketFactory } from "./process/child-sockets.js";
 import type { RuntimeRecord } from "./process/runtime-record.js";
 import { compileHttpParser } from "./proxy/compile-http-parser.js";
+import { type Collection, IdleReclaim, v8Collection } from "./runtime/idle-reclaim.js";
 import { InFlight } from "./runtime/in-flight.js";
 import { limitsFor } from "./runtime/memory-budget.js";
 import { Observability } from "./runtime/observability.js";
@@ -26,6 +27,7 @@ import { modelMemory } from "./scheduler/memory-estimate.js";
 import type { ModelGroup } from "./scheduler/model-group.js";
 import { Scheduler } from "./scheduler/scheduler.js";
 import { createLimiter } from "./security/create-limiter.js";
+import { Agent } from "./util/undici-parts.js";
 
 /** After the drain: how long cut requests get to write their error before connections close. */
 const CUT_GRACE_MS = 1_000;
@@ -71,7 +73,17 @@ export function createGateway(deps: GatewayDeps): Gateway {
   const { config, log } = deps;
   const startedAt = Date.now();
   const memory = new Map<ModelGroup, number>();
-  const inFlight = new InFlight();
+  // Gives back what a burst left in V8's heap once no request has come for a while.
+  let collect: ((kind: Collection) => void) | null = null;
+  const reclaim = new IdleReclaim({
+    activity: () => ({ inFlight: inFlight.size, started: inFlight.started }),
+    rss: () => process.memoryUsage.rss(),
+    collect: (kind) => {
+      collect ??= v8Collection();
+      collect(kind);
+    },
+  });
+  const inFlight = new InFlight(() => reclaim.notifyEmpty());
   // Reads the present from whatever generation is current at scrape time.
   const observability = new Observability(
     config,
@@ -95,13 +107,22 @@ export function createGateway(deps: GatewayDeps): Gateway {
       observability.unloaded(model, reason);
     },
   });
+  // `model:` children on Unix sockets (a restart-only setting): one private folder for the
+  // process's life; where a socket path would not fit, children stay on loopback ports.
+  const sockets = config.llamaServer.sockets ? ChildSockets.create() : null;
+  if (sockets !== null && !(sockets instanceof ChildSockets))
+    log.info({ reason: sockets.unusable }, "children use loopback TCP ports: no Unix socket folder");
+  const socketFolder = sockets instanceof ChildSockets ? sockets : null;
+  if (socketFolder !== null) log.debug({ dir: socketFolder.dir }, "children listen on Unix sockets");
   // One connection pool per child origin, unlimited connections: a pool capped at N
   // connections makes stream N+1 wait for a free one (docs/architecture.md, "Promises and defaults").
+  // The factory gives a socket child's origin a pool over its socket (process/child-sockets.ts).
   const dispatcher = new Agent({
     connections: null,
     keepAliveTimeout: 30_000,
     headersTimeout: 0,
     bodyTimeout: 0,
+    factory: socketFactory(socketFolder),
   });
   const gpu = deps.gpu ?? createGpuInfo();
   // Saved slot caches: a restart-only setting, so one folder for the process's life.
@@ -158,6 +179,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
         log,
         deathSignalWrapper: deps.deathSignalWrapper,
         record: deps.record,
+        sockets: socketFolder,
+        dispatcher,
         onEvent: (group, event) => observability.supervisor(group.id, event),
         kv: kvFiles === null ? null : { files: kvFiles, saveTimeoutMs: config.kvCache.saveTimeoutMs },
         hooks: {
@@ -253,6 +276,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
     hurry: () => inFlight.hurry(),
     shutdown: async () => {
       draining = true;
+      reclaim.close();
       scheduler.close();
       server.close();
       server.closeIdleConnections();
@@ -271,6 +295,7 @@ export function createGateway(deps: GatewayDeps): Gateway {
       }
       server.closeAllConnections();
       await scheduler.stopAll();
+      socketFolder?.remove();
       await deps.record?.close();
       await runtime.current.limiter.close();
       await runtime.current.cache.close();

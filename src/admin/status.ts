@@ -72,6 +72,8 @@ function modelStatus(input: StatusInput, group: ModelGroup): Record<string, unkn
       state: instance.state,
       pid: instance.pid,
       port: instance.port,
+      // A local child on a Unix socket: its path (port null); null when on a port or not running.
+      ...(instance.url === undefined ? { socket: instance.socket ?? null } : {}),
       readySince: iso(instance.readySince),
       uptimeSeconds:
         instance.readySince === null ? null : Math.round((input.now - instance.readySince) / 1000),

@@ -49,7 +49,7 @@ test("a minimal config gets every default", () => {
       trustProxy: 0,
       allowedHosts: [],
     },
-    llamaServer: { binary: null },
+    llamaServer: { binary: null, sockets: true },
     scheduler: {
       maxLoadedModels: 2,
       memoryBudgetBytes: null,

@@ -66,7 +66,10 @@ export function resolveConfig(
       upstreamPassthrough: parsed.server.upstreamPassthrough,
       ...resolveServerTraffic(parsed.server),
     },
-    llamaServer: { binary: binary === null ? null : resolveProgram(binary, baseDir) },
+    llamaServer: {
+      binary: binary === null ? null : resolveProgram(binary, baseDir),
+      sockets: parsed.llamaServer.sockets,
+    },
     scheduler: {
       maxLoadedModels: parsed.scheduler.maxLoadedModels,
       memoryBudgetBytes: parsed.scheduler.memoryBudget === "auto" ? null : parsed.scheduler.memoryBudget,

@@ -38,6 +38,12 @@ export function configSchema() {
             .describe(
               "llama-server for model entries; null = llama-server on PATH, else the one `llamawrapper setup` built. A path with / is relative to the config file.",
             ),
+          sockets: z
+            .boolean()
+            .default(true)
+            .describe(
+              "`model:` children listen on Unix sockets in a private folder (mode 0700) instead of loopback TCP ports: less CPU per request, no port races, unreachable by other local users. false = loopback ports. `cmd:` children and remote upstreams always use TCP. Needs a restart.",
+            ),
         })
         .prefault({})
         .describe("The llama.cpp server binary."),

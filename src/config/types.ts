@@ -149,8 +149,12 @@ export interface GatewayConfig {
   /** Absolute path of the file this came from, or null when built in code. */
   readonly source: string | null;
   readonly server: ServerConfig;
-  /** null = auto: `llama-server` on PATH, else the binary `llamawrapper setup` built. */
-  readonly llamaServer: { readonly binary: string | null };
+  readonly llamaServer: {
+    /** null = auto: `llama-server` on PATH, else the binary `llamawrapper setup` built. */
+    readonly binary: string | null;
+    /** `model:` children on Unix sockets in a private folder (process/child-sockets.ts), not ports. */
+    readonly sockets: boolean;
+  };
   readonly scheduler: {
     readonly maxLoadedModels: number;
     /** null = no memory budget, only maxLoadedModels. */

@@ -42,8 +42,7 @@ async function closedPort(): Promise<number> {
 const target = (model: string, instance: string, port: number, apiKey = "k"): ScrapeTarget => ({
   model,
   instance,
-  port,
-  apiKey,
+  endpoint: { port, apiKey },
 });
 
 const LLAMA = (

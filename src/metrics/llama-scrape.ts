@@ -5,14 +5,15 @@
  * A child that is slow, dead, answers an error or too much is left out and listed in `failed`;
  * it never holds the scrape past the deadline.
  */
+import type { Dispatcher } from "undici";
+import { type Endpoint, target as endpointTarget } from "../process/supervisor-types.js";
 import { type ExpositionLine, formatSample, type MetricType, parseLine, type Sample } from "./exposition.js";
 
 export interface ScrapeTarget {
   readonly model: string;
   readonly instance: string;
-  readonly port: number;
-  /** The child's --api-key (llama-server asks for it on /metrics too); "" sends none. */
-  readonly apiKey: string;
+  /** The child's address (port or Unix socket) and --api-key (asked for on /metrics too; "" sends none). */
+  readonly endpoint: Endpoint;
 }
 
 export type ScrapeFailure = "timeout" | "error" | "status";
@@ -30,6 +31,8 @@ export interface ScrapeOptions {
   /** The whole call resolves by then, whatever the children do. */
   readonly timeoutMs: number;
   readonly fetch?: typeof fetch;
+  /** The shell's upstream pool, which reaches children on Unix sockets; default: fetch's own. */
+  readonly dispatcher?: Dispatcher;
   /** A body longer than this fails the target ("error"). Default 1 MiB. */
   readonly maxBodyBytes?: number;
 }
@@ -53,7 +56,9 @@ export async function scrapeLlamaMetrics(
   );
   let outcomes: Outcome[];
   try {
-    outcomes = await Promise.all(targets.map((t) => scrapeOne(t, doFetch, deadline.signal, maxBytes)));
+    outcomes = await Promise.all(
+      targets.map((t) => scrapeOne(t, doFetch, options.dispatcher, deadline.signal, maxBytes)),
+    );
   } finally {
     clearTimeout(timer);
   }
@@ -76,11 +81,12 @@ type Outcome = { readonly text: string } | { readonly reason: ScrapeFailure };
 async function scrapeOne(
   target: ScrapeTarget,
   doFetch: typeof fetch,
+  dispatcher: Dispatcher | undefined,
   signal: AbortSignal,
   maxBytes: number,
 ): Promise<Outcome> {
   try {
-    return { text: await untilAborted(signal, fetchBody(target, doFetch, signal, maxBytes)) };
+    return { text: await untilAborted(signal, fetchBody(target, doFetch, dispatcher, signal, maxBytes)) };
   } catch (error) {
     if (signal.aborted) return { reason: "timeout" };
     return { reason: error instanceof StatusError ? "status" : "error" };
@@ -90,16 +96,19 @@ async function scrapeOne(
 async function fetchBody(
   target: ScrapeTarget,
   doFetch: typeof fetch,
+  dispatcher: Dispatcher | undefined,
   signal: AbortSignal,
   maxBytes: number,
 ): Promise<string> {
   const headers: Record<string, string> = { accept: "text/plain; version=0.0.4" };
-  if (target.apiKey !== "") headers.authorization = `Bearer ${target.apiKey}`;
-  const res = await doFetch(`http://127.0.0.1:${target.port}/metrics`, {
-    headers,
-    signal,
-    redirect: "error",
-  });
+  const { endpoint } = target;
+  if (endpoint.apiKey !== "") headers.authorization = `Bearer ${endpoint.apiKey}`;
+  const { origin, path } = endpointTarget(endpoint, "/metrics");
+  // Node's fetch takes the npm undici Agent as its dispatcher (it only calls dispatch()); the
+  // two packages' types differ in detail, hence the untyped init.
+  const init: Record<string, unknown> = { headers, signal, redirect: "error" };
+  if (dispatcher !== undefined) init.dispatcher = dispatcher;
+  const res = await doFetch(`${origin}${path}`, init as RequestInit);
   if (!res.ok) {
     res.body?.cancel().catch(() => {});
     throw new StatusError(`llama-server /metrics answered ${res.status}`);

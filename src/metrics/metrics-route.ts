@@ -1,3 +1,4 @@
+import type { Dispatcher } from "undici";
 import type { Handler } from "../http/context.js";
 import type { GatewayMetrics } from "./gateway-metrics.js";
 import { type ScrapeTarget, scrapeLlamaMetrics } from "./llama-scrape.js";
@@ -7,6 +8,8 @@ export interface MetricsRouteDeps {
   readonly metrics: GatewayMetrics;
   /** Ready children of models with `metrics: true`, fetched at scrape time. */
   readonly llamaTargets: () => ScrapeTarget[];
+  /** The shell's upstream pool: it reaches children on Unix sockets. */
+  readonly dispatcher: Dispatcher;
   /** How long one scrape waits for the children before it answers without the slow ones. */
   readonly llamaTimeoutMs: number;
   /** A child skipped in a scrape (slow, dead, refused). */
@@ -30,7 +33,10 @@ export function metricsHandler(deps: MetricsRouteDeps): Handler {
     const llama =
       targets.length === 0
         ? null
-        : await scrapeLlamaMetrics(targets, { timeoutMs: deps.llamaTimeoutMs }).catch(() => null);
+        : await scrapeLlamaMetrics(targets, {
+            timeoutMs: deps.llamaTimeoutMs,
+            dispatcher: deps.dispatcher,
+          }).catch(() => null);
     for (const failure of llama?.failed ?? []) deps.onSkipped(failure.model);
     const text = (await deps.metrics.prometheus.metrics()) + (llama?.text ?? "");
     const body = openMetrics ? toOpenMetrics(text, (family) => family.startsWith(LLAMA_FAMILY)) : text;

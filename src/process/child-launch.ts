@@ -1,17 +1,19 @@
+import type { ChildAddress } from "./health-probe.js";
 import { buildLaunch, type Launch } from "./launch.js";
 import type { ChildSpec } from "./supervisor-types.js";
 
-/** The argv and environment of one spawn of a supervised child on `port` with `apiKey`. */
+/** The argv and environment of one spawn of a supervised child on `address` with `apiKey`. */
 export function childLaunch(
   spec: ChildSpec,
   baseEnv: NodeJS.ProcessEnv,
-  port: number,
+  address: ChildAddress,
   apiKey: string,
 ): { readonly launch: Launch; readonly env: NodeJS.ProcessEnv } {
   const launch = buildLaunch({
     launch: spec.launch,
     binary: spec.binary,
-    port,
+    port: address.port,
+    socket: address.socket,
     apiKey,
     modelId: spec.modelId,
     deathSignalWrapper: spec.deathSignalWrapper,

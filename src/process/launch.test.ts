@@ -5,6 +5,7 @@ import { buildLaunch } from "./launch.js";
 const base = {
   binary: "/opt/llama-server",
   port: 4321,
+  socket: null,
   apiKey: "k3y",
   modelId: "qwen",
   deathSignalWrapper: null,
@@ -29,6 +30,25 @@ test("model form: loopback, the port, the id as alias, then the user's args; the
     "4096",
   ]);
   assert.ok(!launch.args.includes("k3y"));
+});
+
+test("model form on a socket: --host is the socket path and there is no --port", () => {
+  const launch = buildLaunch({
+    ...base,
+    port: null,
+    socket: "/tmp/llamawrapper-ab12cd/0123456789ab.sock",
+    launch: { kind: "model", model: "/m/q.gguf", args: ["-c", "4096"] },
+  });
+  assert.deepEqual(launch.args, [
+    "-m",
+    "/m/q.gguf",
+    "--alias",
+    "qwen",
+    "--host",
+    "/tmp/llamawrapper-ab12cd/0123456789ab.sock",
+    "-c",
+    "4096",
+  ]);
 });
 
 test("cmd form: placeholders substituted in every argument, no shell involved", () => {

@@ -4,7 +4,10 @@ export interface LaunchInput {
   readonly launch: LaunchSpec;
   /** The llama-server binary, used by the `model:` form. */
   readonly binary: string;
-  readonly port: number;
+  /** The TCP port; null when the child listens on `socket`. */
+  readonly port: number | null;
+  /** A `model:` child's Unix socket path (child-sockets.ts); null: loopback TCP on `port`. */
+  readonly socket: string | null;
   readonly apiKey: string;
   /** The model's id, for `${MODEL}` in the `cmd:` form. */
   readonly modelId: string;
@@ -20,7 +23,8 @@ export interface Launch {
 const PLACEHOLDERS = /\$\{(PORT|MODEL|API_KEY)\}/g;
 
 /**
- * The argv for one child, never a shell string. Children bind loopback only; the per-instance
+ * The argv for one child, never a shell string. Children bind a Unix socket in the gateway's
+ * private folder (`--host` ending in `.sock`; llama-server then ignores --port) or loopback; the per-instance
  * key travels in LLAMA_API_KEY (llama-server reads it from the environment), so it does not show
  * in `ps`. The `cmd:` form gets `${PORT}`, `${MODEL}`, `${API_KEY}` substituted.
  */
@@ -29,9 +33,12 @@ export function buildLaunch(input: LaunchInput): Launch {
   if (input.launch.kind === "model") {
     // --alias: responses name the model by its id, not by its file path on this machine.
     argv = [input.binary, "-m", input.launch.model, "--alias", input.modelId];
-    argv.push("--host", "127.0.0.1", "--port", String(input.port));
+    if (input.socket !== null) argv.push("--host", input.socket);
+    else argv.push("--host", "127.0.0.1", "--port", String(input.port));
     argv.push(...input.launch.args);
   } else if (input.launch.kind === "cmd") {
+    // A user's command may not speak Unix sockets: `cmd:` children always get a TCP port.
+    if (input.port === null) throw new Error(`model ${input.modelId}: a cmd child needs a TCP port`);
     const values: Record<string, string> = {
       PORT: String(input.port),
       MODEL: input.modelId,

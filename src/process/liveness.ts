@@ -1,7 +1,7 @@
-import { probeHealth } from "./health-probe.js";
+import { type ChildAddress, probeHealth } from "./health-probe.js";
 
 export interface LivenessOptions {
-  readonly port: number;
+  readonly address: ChildAddress;
   readonly apiKey: string;
   /** Every this often once ready (default 10 s: k8s and HAProxy practice). */
   readonly intervalMs: number;
@@ -21,7 +21,7 @@ export function watchLiveness(options: LivenessOptions): () => void {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const tick = async () => {
-    const result = await probeHealth(options.port, options.apiKey, options.timeoutMs);
+    const result = await probeHealth(options.address, options.apiKey, options.timeoutMs);
     if (stopped) return;
     misses = result === "ok" ? 0 : misses + 1;
     if (misses >= options.failures) {

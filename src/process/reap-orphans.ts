@@ -101,7 +101,7 @@ export interface ReapedChild {
   readonly pid: number;
   readonly pgid: number;
   readonly name: string;
-  readonly port: number;
+  readonly port: number | null;
   /** term: the group was gone within the grace period; kill: it had to be SIGKILLed. */
   readonly how: "term" | "kill";
   /** Pids still alive after SIGKILL and the wait for it (stuck in the kernel, e.g. a GPU driver). */

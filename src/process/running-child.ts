@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { probeHealth } from "./health-probe.js";
+import { type ChildAddress, probeHealth } from "./health-probe.js";
 import type { Launch } from "./launch.js";
 import { LineRing } from "./line-ring.js";
 import { groupAlive, signalGroup, waitForExit } from "./process-group.js";
@@ -24,7 +24,7 @@ export interface ExitInfo {
 export interface SpawnOptions {
   readonly launch: Launch;
   readonly env: NodeJS.ProcessEnv;
-  readonly port: number;
+  readonly address: ChildAddress;
   readonly apiKey: string;
   readonly logLines: number;
   /** Complete output lines as they arrive (admin log following); must not throw. */
@@ -34,7 +34,7 @@ export interface SpawnOptions {
 /** What llama.cpp's router sends a child to make it shut down (server-models.cpp). */
 const ROUTER_EXIT_COMMAND = "cmd_router_to_child:exit";
 
-/** llama-server's message when its port is taken (it then exits at once). */
+/** llama-server's message when its port (or socket path) is taken (it then exits at once). */
 const BIND_FAILURE = "couldn't bind HTTP server socket";
 
 /**
@@ -42,7 +42,7 @@ const BIND_FAILURE = "couldn't bind HTTP server socket";
  * It has no policy; the supervisor decides what to do with what happens here.
  */
 export class RunningChild {
-  readonly port: number;
+  readonly address: ChildAddress;
   readonly apiKey: string;
   readonly pid: number;
   readonly ring: LineRing;
@@ -54,7 +54,7 @@ export class RunningChild {
 
   private constructor(child: ChildProcess, options: SpawnOptions) {
     this.#child = child;
-    this.port = options.port;
+    this.address = options.address;
     this.apiKey = options.apiKey;
     this.pid = child.pid ?? 0;
     this.ring = new LineRing(options.logLines);
@@ -129,7 +129,7 @@ export class RunningChild {
       if (signal.aborted) return { kind: "aborted" };
       const left = deadline - Date.now();
       if (left <= 0) return { kind: "timeout" };
-      const probe = await probeHealth(this.port, this.apiKey, Math.min(1000, left));
+      const probe = await probeHealth(this.address, this.apiKey, Math.min(1000, left));
       if (probe === "ok") this.#markReady();
       else await this.#pause(Math.min(intervalMs, left), signal);
     }

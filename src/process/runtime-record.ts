@@ -10,7 +10,8 @@ export interface ChildEntry {
   readonly pgid: number;
   /** /proc starttime in clock ticks since boot: a reused pid has another one. */
   readonly startTime: number;
-  readonly port: number;
+  /** Its loopback port; null for a child on a Unix socket. */
+  readonly port: number | null;
   readonly name: string;
 }
 
@@ -96,7 +97,7 @@ export class RuntimeRecord {
    * not in the write queue) surely sees our child, alive or a zombie. A process whose parent
    * is not this gateway is refused: the record must only ever name our own.
    */
-  add(child: { readonly pid: number; readonly port: number; readonly name: string }): Promise<void> {
+  add(child: { readonly pid: number; readonly port: number | null; readonly name: string }): Promise<void> {
     const stat = this.#stat(child.pid);
     if (stat === null || stat.ppid !== this.#selfPid) {
       this.#deps.onError(`runtime record: pid ${child.pid} is not a child of this gateway`, null);
@@ -211,7 +212,13 @@ export function parseRuntimeRecord(text: string): ReadRecordResult {
     if (!isObject(child)) return { kind: "invalid", reason: "bad child entry" };
     const { pid, pgid, startTime, port, name } = child;
     // pid/pgid 0 or 1 would make kill(-pgid) hit our own group or every process: never allowed.
-    if (!isPid(pid) || !isPid(pgid) || !isCount(startTime) || !isCount(port) || typeof name !== "string") {
+    if (
+      !isPid(pid) ||
+      !isPid(pgid) ||
+      !isCount(startTime) ||
+      !(port === null || isCount(port)) ||
+      typeof name !== "string"
+    ) {
       return { kind: "invalid", reason: "bad child entry" };
     }
     entries.push({ pid, pgid, startTime, port, name });

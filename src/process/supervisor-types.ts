@@ -1,4 +1,5 @@
 import type { LaunchSpec } from "../config/types.js";
+import { type ChildSockets, socketOrigin } from "./child-sockets.js";
 import type { RestartPolicy } from "./crash-history.js";
 
 /** The shapes a Supervisor (supervisor.ts) is built from and reports: its spec, events, snapshot. */
@@ -28,6 +29,8 @@ export interface ChildSpec {
   readonly liveness: LivenessSpec;
   /** How long a `failed` child waits before it tries again by itself (doubling up to the max). */
   readonly coolDown: CoolDownPolicy;
+  /** The gateway's socket folder: a `model:` child listens on a socket in it; null: loopback TCP. */
+  readonly sockets: ChildSockets | null;
 }
 
 export interface CoolDownPolicy {
@@ -37,10 +40,13 @@ export interface CoolDownPolicy {
 
 /** Where a ready child listens and the key that it alone accepts. */
 export interface Endpoint {
-  readonly port: number;
+  /** A local child's loopback port, a remote's port; null for a child on a Unix socket. */
+  readonly port: number | null;
+  /** A local child's Unix socket path (child-sockets.ts); requests carry its socketOrigin(). */
+  readonly socket?: string;
   /** Sent as `Authorization: Bearer`; empty = no Authorization header (a remote without a key). */
   readonly apiKey: string;
-  /** A remote upstream's origin (`https://gpu-box:8080`); absent: a local child on 127.0.0.1:port. */
+  /** A remote upstream's origin (`https://gpu-box:8080`); absent: a local child (socket or 127.0.0.1:port). */
   readonly origin?: string;
   /** A remote upstream's URL path, prefixed to every request path ("" or "/llama"). */
   readonly basePath?: string;
@@ -49,7 +55,9 @@ export interface Endpoint {
 /** Where requests to `endpoint` go: its origin and the path prefix for `path`. */
 export function target(endpoint: Endpoint, path: string): { readonly origin: string; readonly path: string } {
   return {
-    origin: endpoint.origin ?? `http://127.0.0.1:${endpoint.port}`,
+    origin:
+      endpoint.origin ??
+      (endpoint.socket === undefined ? `http://127.0.0.1:${endpoint.port}` : socketOrigin(endpoint.socket)),
     path: endpoint.basePath === undefined ? path : `${endpoint.basePath}${path}`,
   };
 }
@@ -57,7 +65,13 @@ export function target(endpoint: Endpoint, path: string): { readonly origin: str
 export type SupervisorEvent =
   | { readonly type: "state"; readonly name: string; readonly from: ChildState; readonly to: ChildState }
   /** Emitted synchronously right after spawn (the runtime record must see the pid now). */
-  | { readonly type: "spawned"; readonly name: string; readonly pid: number; readonly port: number }
+  | {
+      readonly type: "spawned";
+      readonly name: string;
+      readonly pid: number;
+      readonly port: number | null;
+      readonly socket: string | null;
+    }
   /** The child exited and its process group was killed. */
   | { readonly type: "reaped"; readonly name: string; readonly pid: number }
   | {
@@ -93,7 +107,10 @@ export interface SupervisorSnapshot {
   readonly name: string;
   readonly state: ChildState;
   readonly pid: number | null;
+  /** The running child's loopback port; null when none runs or it listens on a socket. */
   readonly port: number | null;
+  /** The running child's Unix socket path (absent for a remote upstream). */
+  readonly socket?: string | null;
   /** ms since epoch when it became ready; null unless ready. */
   readonly readySince: number | null;
   /** Restarts after crashes since the gateway started (a reset does not clear it). */

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { GatewayError } from "../errors/gateway-error.js";
+import { ChildAddresses } from "./child-address.js";
 import { childLaunch } from "./child-launch.js";
 import { decideRestart, recentCrashes } from "./crash-history.js";
 import { freePort } from "./free-port.js";
@@ -37,7 +38,7 @@ export class Supervisor {
   readonly spec: ChildSpec;
   readonly #listeners = new Set<(event: SupervisorEvent) => void>();
   readonly #baseEnv: NodeJS.ProcessEnv;
-  readonly #pickPort: () => Promise<number>;
+  readonly #addresses: ChildAddresses;
   #state: ChildState = "stopped";
   #child: RunningChild | null = null;
   #readySince: number | null = null;
@@ -64,7 +65,8 @@ export class Supervisor {
   constructor(spec: ChildSpec, baseEnv: NodeJS.ProcessEnv, pickPort: () => Promise<number> = freePort) {
     this.spec = spec;
     this.#baseEnv = baseEnv;
-    this.#pickPort = pickPort;
+    // `cmd:` children run the user's command, which may not speak Unix sockets: always TCP.
+    this.#addresses = new ChildAddresses(spec.launch.kind === "model" ? spec.sockets : null, pickPort);
   }
 
   get name(): string {
@@ -82,7 +84,8 @@ export class Supervisor {
       name: this.spec.name,
       state: this.#state,
       pid: child?.pid ?? null,
-      port: child?.port ?? null,
+      port: child?.address.port ?? null,
+      socket: child?.address.socket ?? null,
       readySince: this.#readySince,
       restarts: this.#restarts,
       recentCrashes: this.#crashes.length,
@@ -94,7 +97,7 @@ export class Supervisor {
   /** Where to send a request now, or null unless ready. */
   endpoint(): Endpoint | null {
     const child = this.#child;
-    return this.#state === "ready" && child !== null ? { port: child.port, apiKey: child.apiKey } : null;
+    return this.#state === "ready" && child !== null ? endpointOf(child) : null;
   }
 
   logs(count?: number): string[] {
@@ -237,11 +240,17 @@ export class Supervisor {
         );
         if (outcome.kind === "ready") {
           this.#onReady(child);
-          return { port: child.port, apiKey: child.apiKey };
+          return endpointOf(child);
         }
         await child.terminate(this.spec.stopTimeoutMs);
         this.#child = null;
-        if (outcome.kind === "exited" && outcome.bindFailure && attempt < PORT_ATTEMPTS) continue;
+        if (outcome.kind === "exited" && outcome.bindFailure && attempt < PORT_ATTEMPTS) {
+          if (this.#addresses.bindFailed(child.address)) {
+            const line = "[llamawrapper] this llama-server cannot listen on a Unix socket: using a TCP port";
+            this.#emit({ type: "output", name: this.spec.name, lines: [line] });
+          }
+          continue;
+        }
         throw this.#loadFailure(outcome, child);
       }
     } catch (error) {
@@ -257,7 +266,7 @@ export class Supervisor {
     this.#coolDowns = 0;
     this.#transition("ready");
     this.#stopLiveness = watchLiveness({
-      port: child.port,
+      address: child.address,
       apiKey: child.apiKey,
       ...this.spec.liveness,
       // A wedged child is killed; the exit then counts as a crash and restarts it.
@@ -371,15 +380,15 @@ export class Supervisor {
   }
 
   async #spawn(): Promise<RunningChild> {
-    const port = await this.#pickPort();
+    const address = await this.#addresses.next();
     const apiKey = randomBytes(24).toString("base64url");
-    const { launch, env } = childLaunch(this.spec, this.#baseEnv, port, apiKey);
+    const { launch, env } = childLaunch(this.spec, this.#baseEnv, address, apiKey);
     let child: RunningChild;
     try {
       child = await RunningChild.spawn({
         launch,
         env,
-        port,
+        address,
         apiKey,
         logLines: this.spec.logLines,
         onLines: (lines) => this.#emit({ type: "output", name: this.spec.name, lines }),
@@ -392,8 +401,16 @@ export class Supervisor {
       );
     }
     const { name } = this.spec;
-    this.#emit({ type: "spawned", name, pid: child.pid, port });
-    void child.exited.then(() => this.#emit({ type: "reaped", name, pid: child.pid }));
+    this.#emit({ type: "spawned", name, pid: child.pid, ...address });
+    void child.exited.then(() => {
+      this.#addresses.release(address);
+      this.#emit({ type: "reaped", name, pid: child.pid });
+    });
     return child;
   }
+}
+
+function endpointOf(child: RunningChild): Endpoint {
+  const { port, socket } = child.address;
+  return socket === null ? { port, apiKey: child.apiKey } : { port: null, socket, apiKey: child.apiKey };
 }

@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import type { Logger } from "pino";
+import type { Dispatcher } from "undici";
 import type { GatewayConfig, LaunchSpec, ModelConfig } from "../config/types.js";
+import type { ChildSockets } from "../process/child-sockets.js";
 import { DEFAULT_RESTART_POLICY } from "../process/crash-history.js";
 import { RemoteUpstream } from "../process/remote-upstream.js";
 import type { RuntimeRecord } from "../process/runtime-record.js";
@@ -23,6 +25,10 @@ export interface GroupDeps {
   readonly hooks: GroupHooks;
   /** Every child event, after it is logged (metrics). */
   readonly onEvent?: (group: ModelGroup, event: SupervisorEvent) => void;
+  /** The private socket folder `model:` children listen in; null: they use loopback TCP ports. */
+  readonly sockets: ChildSockets | null;
+  /** The shell's upstream pool (it reaches children on sockets too): slot save/restore calls. */
+  readonly dispatcher: Dispatcher;
   /** The saved slots' folder and how long one unload's saves may take; null when kvCache is off. */
   readonly kv?: { readonly files: KvFiles; readonly saveTimeoutMs: number } | null;
 }
@@ -60,6 +66,7 @@ export function buildGroup(
         restart: DEFAULT_RESTART_POLICY,
         liveness: LIVENESS,
         coolDown: { initialMs: scheduler.coolDownMs, maxMs: scheduler.maxCoolDownMs },
+        sockets: deps.sockets,
       },
       deps.env,
     );
@@ -118,6 +125,7 @@ function slotKeeping(
         modelId: model.id,
         saveTimeoutMs: kv.saveTimeoutMs,
         log: deps.log,
+        dispatcher: deps.dispatcher,
       }),
     };
   } catch (error) {
@@ -130,7 +138,10 @@ function logEvent(deps: GroupDeps, event: SupervisorEvent, group: ModelGroup): v
   const { log } = deps;
   switch (event.type) {
     case "spawned":
-      log.info({ instance: event.name, pid: event.pid, port: event.port }, "spawned llama-server");
+      log.info(
+        { instance: event.name, pid: event.pid, port: event.port, socket: event.socket },
+        "spawned llama-server",
+      );
       void deps.record?.add({ pid: event.pid, port: event.port, name: event.name });
       return;
     case "reaped":

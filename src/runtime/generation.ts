@@ -116,6 +116,7 @@ export function buildGeneration(shell: GenerationShell, parts: GenerationParts):
       handler: metricsHandler({
         metrics: shell.observability.metrics,
         llamaTargets: () => Observability.llamaTargets([...parts.groups.values()]),
+        dispatcher: shell.dispatcher,
         llamaTimeoutMs: LLAMA_SCRAPE_TIMEOUT_MS,
         onSkipped: (model) => shell.observability.metrics.llamaSkipped(model),
       }),

@@ -76,12 +76,7 @@ export class Observability {
         const endpoint = backend.endpoint();
         // Remote upstreams are scraped by their own operators; only local children are merged.
         if (endpoint !== null && endpoint.origin === undefined)
-          targets.push({
-            model: group.id,
-            instance: backend.name,
-            port: endpoint.port,
-            apiKey: endpoint.apiKey,
-          });
+          targets.push({ model: group.id, instance: backend.name, endpoint });
       }
     }
     return targets;

@@ -9,6 +9,7 @@ export function restartOnlyChanges(old: GatewayConfig, next: GatewayConfig): str
   if (old.server.host !== next.server.host) changes.push("server.host");
   if (old.server.port !== next.server.port) changes.push("server.port");
   if (old.server.maxHeaderBytes !== next.server.maxHeaderBytes) changes.push("server.maxHeaderSize");
+  if (old.llamaServer.sockets !== next.llamaServer.sockets) changes.push("llamaServer.sockets");
   if (old.logging.file !== next.logging.file) changes.push("logging.file");
   if (old.history.size !== next.history.size) changes.push("history.size");
   if (old.history.file !== next.history.file) changes.push("history.file");

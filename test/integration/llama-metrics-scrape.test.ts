@@ -52,8 +52,8 @@ test("two real llama-servers: their llamacpp:* series merge under one HELP/TYPE,
   const [portA, portB] = await Promise.all([serve(t, "key-a"), serve(t, "key-b")]);
   await Promise.all([complete(portA, "key-a"), complete(portB, "key-b")]);
   const targets: ScrapeTarget[] = [
-    { model: "tiny-a", instance: "tiny-a#0", port: portA, apiKey: "key-a" },
-    { model: "tiny-b", instance: "tiny-b#0", port: portB, apiKey: "key-b" },
+    { model: "tiny-a", instance: "tiny-a#0", endpoint: { port: portA, apiKey: "key-a" } },
+    { model: "tiny-b", instance: "tiny-b#0", endpoint: { port: portB, apiKey: "key-b" } },
   ];
   const started = performance.now();
   const { text, failed } = await scrapeLlamaMetrics(targets, { timeoutMs: 2000 });
@@ -96,8 +96,8 @@ test("llama-server guards /metrics with --api-key: a wrong key fails the target 
   const port = await serve(t, "right");
   const result = await scrapeLlamaMetrics(
     [
-      { model: "wrong", instance: "w#0", port, apiKey: "wrong" },
-      { model: "none", instance: "n#0", port, apiKey: "" },
+      { model: "wrong", instance: "w#0", endpoint: { port, apiKey: "wrong" } },
+      { model: "none", instance: "n#0", endpoint: { port, apiKey: "" } },
     ],
     { timeoutMs: 2000 },
   );

@@ -29,6 +29,7 @@ function supervisor(flags: string[], overrides: Partial<ChildSpec> = {}, pickPor
     restart: DEFAULT_RESTART_POLICY,
     liveness: { intervalMs: 10_000, timeoutMs: 2_000, failures: 3 },
     coolDown: { initialMs: 30_000, maxMs: 600_000 },
+    sockets: null,
     ...overrides,
   };
   const s = new Supervisor(spec, process.env, pickPort);
@@ -149,7 +150,7 @@ test("crash → restart with doubling back-off → failed after a crash loop →
   assert.match(parked.message, /crashed 3 times/);
   s.reset();
   assert.equal(s.snapshot().state, "stopped");
-  assert.ok((await s.ensureReady()).port > 0, "after reset the model loads again");
+  assert.ok(((await s.ensureReady()).port ?? 0) > 0, "after reset the model loads again");
   await s.stop();
 });
 
@@ -173,6 +174,6 @@ test("a waiter that aborts gives up alone: the shared load goes on for the other
   const stayer = s.ensureReady();
   controller.abort(new Error("client left"));
   await assert.rejects(quitter, /client left/);
-  assert.ok((await stayer).port > 0);
+  assert.ok(((await stayer).port ?? 0) > 0);
   await s.stop();
 });

@@ -174,7 +174,7 @@ export class FakeBackend implements Backend {
     return {
       name: this.name,
       state: this.#state,
-      pid: this.#state === "ready" ? 1_000 + this.#endpoint.port : null,
+      pid: this.#state === "ready" ? 1_000 + (this.#endpoint.port ?? 0) : null,
       port: this.#state === "ready" ? this.#endpoint.port : null,
       readySince: null,
       restarts: 0,

@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { Agent } from "undici";
 import { KvFiles } from "./kv-files.js";
 import { ModelKv } from "./model-kv.js";
 
@@ -74,13 +75,15 @@ describe("ModelKv: llama-server's slot API under deadlines", () => {
     await files.ready;
     port = await api.start(files.folderPath(FOLDER));
   });
-  after(() => {
+  const dispatcher = new Agent();
+  after(async () => {
     api.server.closeAllConnections();
     api.server.close();
+    await dispatcher.destroy();
   });
 
   const kv = (saveTimeoutMs = 5_000) =>
-    new ModelKv({ files, folder: FOLDER, modelId: "m", saveTimeoutMs, log });
+    new ModelKv({ files, folder: FOLDER, modelId: "m", saveTimeoutMs, log, dispatcher });
   const endpoint = () => ({ port, apiKey: "child-key" });
 
   it("saves slots with the child's key, most recent first, skipping nearly empty ones", async () => {

@@ -1,3 +1,5 @@
+import type { Dispatcher } from "undici";
+import { target } from "../../process/supervisor-types.js";
 import type { Endpoint } from "../backend.js";
 import type { SavedSlot, SlotContent, SlotKeeper } from "../slot-keeper.js";
 import type { KvEntry, KvFiles } from "./kv-files.js";
@@ -13,6 +15,8 @@ export interface ModelKvOptions {
     info(fields: Record<string, unknown>, message: string): void;
     warn(fields: Record<string, unknown>, message: string): void;
   };
+  /** The shell's upstream pool: it reaches children on Unix sockets as well as on ports. */
+  readonly dispatcher: Dispatcher;
 }
 
 /** A slot holding fewer tokens than this is not worth a file: recomputing it is as fast. */
@@ -55,7 +59,14 @@ export class ModelKv implements SlotKeeper {
       if (deadline.aborted) break;
       const file = files.newFileName();
       try {
-        const answer = await slotAction(content.endpoint, content.slot, "save", file, deadline);
+        const answer = await slotAction(
+          this.#options.dispatcher,
+          content.endpoint,
+          content.slot,
+          "save",
+          file,
+          deadline,
+        );
         const tokens = num(answer.n_saved);
         const written = num(answer.n_written);
         if (tokens < MIN_SAVED_TOKENS || written <= 0) {
@@ -103,7 +114,14 @@ export class ModelKv implements SlotKeeper {
     const budget = Math.max(RESTORE_MIN_MS, RESTORE_SLACK * this.restoreMs(saved));
     const started = performance.now();
     try {
-      const answer = await slotAction(endpoint, slot, "restore", entry.file, AbortSignal.timeout(budget));
+      const answer = await slotAction(
+        this.#options.dispatcher,
+        endpoint,
+        slot,
+        "restore",
+        entry.file,
+        AbortSignal.timeout(budget),
+      );
       const read = num(answer.n_read);
       const ms = num((answer.timings as Json | undefined)?.restore_ms) || performance.now() - started;
       if (read > 0 && ms > 0) this.#readBytesPerMs += READ_EWMA * (read / ms - this.#readBytesPerMs);
@@ -127,20 +145,22 @@ function num(value: unknown): number {
 
 /** One call of llama-server's slot API; rejects on a non-200 answer with its message. */
 async function slotAction(
+  dispatcher: Dispatcher,
   endpoint: Endpoint,
   slot: number,
   action: "save" | "restore",
   filename: string,
   signal: AbortSignal,
 ): Promise<Json> {
-  const res = await fetch(`http://127.0.0.1:${endpoint.port}/slots/${slot}?action=${action}`, {
+  const res = await dispatcher.request({
+    ...target(endpoint, `/slots/${slot}?action=${action}`),
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${endpoint.apiKey}` },
     body: JSON.stringify({ filename }),
     signal,
   });
-  const text = await res.text();
-  if (res.status !== 200)
-    throw new Error(`llama-server answered ${res.status} to ${action}: ${text.slice(0, 300)}`);
+  const text = await res.body.text();
+  if (res.statusCode !== 200)
+    throw new Error(`llama-server answered ${res.statusCode} to ${action}: ${text.slice(0, 300)}`);
   return JSON.parse(text) as Json;
 }
