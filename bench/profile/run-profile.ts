@@ -5,7 +5,7 @@ import { chatBody, GATEWAY_KEY } from "../load/request-shape.js";
 import { runWrk } from "../load/wrk.js";
 import type { ProcessSet } from "../procs/process-set.js";
 import { S2_CONNECTIONS } from "../scenarios/s2-throughput.js";
-import { fakeArgv } from "../systems/fake-backend.js";
+import { fakeAsLlamaServer } from "../systems/fake-backend.js";
 import { gatewayConfig, startGateway } from "../systems/gateway.js";
 import type { GatewayCommand } from "../systems/gateway-build.js";
 import { FAKE_SLOTS, type System, warmUp } from "../systems/harness.js";
@@ -38,13 +38,15 @@ export async function profileGateway(
   const profDir = join(dir, "cpu-profile");
   rmSync(profDir, { recursive: true, force: true });
   mkdirSync(profDir, { recursive: true });
+  const fake = fakeAsLlamaServer(dir);
   const gateway = await startGateway(
     set,
     command,
     dir,
     gatewayConfig({
-      models: [{ id: "fast", cmd: fakeArgv("fast", "${PORT}"), maxConcurrent: FAKE_SLOTS }],
+      models: [{ id: "fast", ...fake.entry("fast"), maxConcurrent: FAKE_SLOTS }],
       maxLoadedModels: 1,
+      llamaServer: fake.binary,
     }),
     ["--cpu-prof", `--cpu-prof-dir=${profDir}`],
   );

@@ -1,10 +1,12 @@
+import { chmodSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { ProcessSet, Spawned } from "../procs/process-set.js";
 import { waitFor } from "../procs/wait.js";
 import { FAKE_SERVER, ROOT, TSX_LOADER } from "./paths.js";
 
 /**
  * The backends the scenarios need, as fake llama-server switches. Each is started once
- * directly (for "direct" and nginx) and once by the gateway through a `cmd:` model entry, with
+ * directly (for "direct" and nginx) and once by the gateway as a `model:` child (fakeAsLlamaServer), with
  * the same switches, so all three systems talk to identical backends.
  */
 export const BACKENDS = {
@@ -21,6 +23,29 @@ export type BackendName = keyof typeof BACKENDS;
 /** The fake's argv; `port` is a number or the gateway's `${PORT}` placeholder. */
 export function fakeArgv(name: BackendName, port: string): string[] {
   return [process.execPath, "--import", TSX_LOADER, FAKE_SERVER, "--port", port, ...BACKENDS[name]];
+}
+
+/**
+ * The gateway runs the fakes as `model:` children, as it runs llama-server for a user: through
+ * `llamaServer.binary` (a launcher script for the fake, written here) with a model file (a
+ * placeholder: the fake reads none), so the gateway chooses the transport itself, a Unix socket
+ * by default (docs/architecture.md, "Children on Unix sockets"). Returns the binary and the
+ * model entries' fields for `backends`.
+ */
+export function fakeAsLlamaServer(dir: string): {
+  readonly binary: string;
+  readonly entry: (name: BackendName) => { readonly model: string; readonly args: readonly string[] };
+} {
+  const binary = join(dir, "fake-llama-server.sh");
+  const quote = (text: string) => `'${text.replaceAll("'", "'\\''")}'`;
+  writeFileSync(
+    binary,
+    `#!/bin/sh\nexec ${quote(process.execPath)} --import ${quote(TSX_LOADER)} ${quote(FAKE_SERVER)} "$@"\n`,
+  );
+  chmodSync(binary, 0o755);
+  const model = join(dir, "fake-model.gguf");
+  writeFileSync(model, "GGUF");
+  return { binary, entry: (name) => ({ model, args: BACKENDS[name] }) };
 }
 
 export interface FakeBackend {

@@ -71,7 +71,7 @@ export const FEATURES: readonly Feature[] = [
     name: "conversation-affine routing",
     inMinimum: true,
     enabled: true,
-    how: "on by default (`affinity: true`; the fake backend's model has many slots): each chat request's conversation keys are hashed (SHA-1 over its messages), looked up and remembered, and the answer carries `X-Gateway-Route`; no `id_slot` is added (a `cmd:` model without `-np` is not pinned to slots). Scenarios 9–11 measure what it buys on the real llama-server",
+    how: "on by default (`affinity: true`; the fake backend's model has many slots): each chat request's conversation keys are hashed (SHA-1 over its messages), looked up and remembered, and the answer carries `X-Gateway-Route`; no `id_slot` is added (maxConcurrent 4096 is not llama-server's slot count, so no slot is pinned). Scenarios 9–11 measure what it buys on the real llama-server",
   },
   {
     name: "request history (memory)",

@@ -12,7 +12,13 @@ import {
 import { processTree, rssBytes } from "../procs/proc-stats.js";
 import type { ProcessSet, Spawned } from "../procs/process-set.js";
 import { waitFor } from "../procs/wait.js";
-import { BACKENDS, type BackendName, type FakeBackend, fakeArgv, startFake } from "./fake-backend.js";
+import {
+  BACKENDS,
+  type BackendName,
+  type FakeBackend,
+  fakeAsLlamaServer,
+  startFake,
+} from "./fake-backend.js";
 import { gatewayConfig, type RunningGateway, startGateway } from "./gateway.js";
 import type { GatewayCommand } from "./gateway-build.js";
 import { type RunningNginx, startNginx } from "./nginx.js";
@@ -60,12 +66,13 @@ export interface Systems {
 
 /** The gateway's child for `backend`: the process under it whose argv ends with that backend's switches. */
 function childServing(gatewayPid: number, backend: BackendName): number | null {
-  const tail = `${BACKENDS[backend].join("\0")}\0`;
+  // The backend's switches, whole (the gateway adds its own arguments around them).
+  const switches = `\0${BACKENDS[backend].join("\0")}\0`;
   for (const pid of processTree(gatewayPid)) {
     if (pid === gatewayPid) continue;
     try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-      if (cmdline.includes(FAKE_SERVER) && cmdline.endsWith(tail)) return pid;
+      const cmdline = `${readFileSync(`/proc/${pid}/cmdline`, "utf8")}\0`;
+      if (cmdline.includes(FAKE_SERVER) && cmdline.includes(switches)) return pid;
     } catch {
       // gone meanwhile
     }
@@ -146,7 +153,7 @@ export async function warmUp(systems: readonly System[], backend: BackendName, c
 
 /**
  * Starts, for the given backends: one direct fake each, nginx in front of those (when nginx is
- * available), and two gateways whose `cmd:` models run the same fakes: one with every default
+ * available), and two gateways whose `model:` children are the same fakes (over Unix sockets): one with every default
  * feature on, one with the minimum (gateway.ts, `variant`). Everything is registered
  * in `set`, so the caller's cleanup stops it.
  */
@@ -170,12 +177,13 @@ export async function startSystems(
           backends.map((name) => ({ name, upstreamPort: (fakes.get(name) as FakeBackend).port })),
           BACKEND_KEY,
         );
-  const models = backends.map((id) => ({ id, cmd: fakeArgv(id, "${PORT}"), maxConcurrent: FAKE_SLOTS }));
+  const fake = fakeAsLlamaServer(dir);
+  const models = backends.map((id) => ({ id, ...fake.entry(id), maxConcurrent: FAKE_SLOTS }));
   const gateway = await startGateway(
     set,
     gatewayCommand,
     dir,
-    gatewayConfig({ models, maxLoadedModels: backends.length }),
+    gatewayConfig({ models, maxLoadedModels: backends.length, llamaServer: fake.binary }),
   );
   const gatewayRssAtStart = rssBytes([gateway.process.pid]);
   // Its own folder: startGateway writes gateway.yaml and gateway.log there (the log stays empty).
@@ -185,7 +193,7 @@ export async function startSystems(
     set,
     gatewayCommand,
     minimumDir,
-    gatewayConfig({ models, maxLoadedModels: backends.length, variant: "minimum" }),
+    gatewayConfig({ models, maxLoadedModels: backends.length, llamaServer: fake.binary, variant: "minimum" }),
   );
   const fast = fakes.get("fast") as FakeBackend;
   const floorProcess = await startFloor(set, fast.port, BACKEND_KEY);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -397,4 +398,28 @@ test("with FAKE_EXIT_WITH_PARENT (set by the test helpers) it exits when its par
   assert.ok(isAlive(pid));
   process.kill(group, "SIGKILL"); // the parent only, not its group
   await pollUntil("the fake to notice its parent died", () => (isAlive(pid) ? undefined : true));
+});
+
+test("--host ending in .sock listens on that Unix socket, as llama-server does, and answers there", async () => {
+  const socket = join(dir, "fake.sock");
+  const proc = spawnFake(["--host", socket]);
+  try {
+    await proc.waitForOutput("stderr", /listening on unix:\/\/\S+fake\.sock/);
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = httpRequest({ socketPath: socket, path: "/health" }, (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          body += chunk;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    assert.equal(answer.status, 200);
+    assert.match(answer.body, /"status":"ok"/);
+  } finally {
+    await proc.stop();
+  }
 });
