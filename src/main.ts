@@ -114,6 +114,8 @@ export function createGateway(deps: GatewayDeps): Gateway {
     log.info({ reason: sockets.unusable }, "children use loopback TCP ports: no Unix socket folder");
   const socketFolder = sockets instanceof ChildSockets ? sockets : null;
   if (socketFolder !== null) log.debug({ dir: socketFolder.dir }, "children listen on Unix sockets");
+  // Recorded so that the next start removes the folder should this process be SIGKILLed.
+  if (socketFolder !== null) void deps.record?.setSocketDir(socketFolder.dir);
   // One connection pool per child origin, unlimited connections: a pool capped at N
   // connections makes stream N+1 wait for a free one (docs/architecture.md, "Promises and defaults").
   // The factory gives a socket child's origin a pool over its socket (process/child-sockets.ts).

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type { Dispatcher } from "undici";
 import { Pool } from "../util/undici-parts.js";
+import { SOCKET_DIR_PREFIX } from "./stale-socket-dir.js";
 
 /**
  * Unix domain sockets for `model:` children, in one private folder (mode 0700) per gateway
@@ -27,7 +28,10 @@ const LABEL = /^[0-9a-f]{12}$/;
 const LABEL_CHARS = 12;
 
 export class ChildSockets {
-  /** The private folder; removed by remove() at shutdown. */
+  /**
+   * The private folder; removed by remove() at shutdown. The runtime record names it, so a
+   * start after a SIGKILLed gateway removes it (reap-orphans.ts, stale-socket-dir.ts).
+   */
   readonly dir: string;
 
   private constructor(dir: string) {
@@ -40,13 +44,13 @@ export class ChildSockets {
    * a socket path in it would not fit in sun_path: then children stay on TCP.
    */
   static create(parent: string = tmpdir()): ChildSockets | { readonly unusable: string } {
-    const longest = join(parent, "llamawrapper-XXXXXX", `${"x".repeat(LABEL_CHARS)}.sock`);
+    const longest = join(parent, `${SOCKET_DIR_PREFIX}XXXXXX`, `${"x".repeat(LABEL_CHARS)}.sock`);
     if (Buffer.byteLength(longest) > MAX_SOCKET_PATH)
       return {
         unusable: `a socket path under ${parent} would be ${Buffer.byteLength(longest)} bytes, over the ${MAX_SOCKET_PATH} a Unix socket address holds`,
       };
     try {
-      const dir = mkdtempSync(join(parent, "llamawrapper-"));
+      const dir = mkdtempSync(join(parent, SOCKET_DIR_PREFIX));
       chmodSync(dir, 0o700);
       return new ChildSockets(dir);
     } catch (error) {

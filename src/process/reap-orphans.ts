@@ -9,6 +9,7 @@ import {
   readProcStat,
 } from "./proc-stat.js";
 import { type ChildEntry, type RuntimeRecordData, readRuntimeRecord } from "./runtime-record.js";
+import { removeStaleSocketDir } from "./stale-socket-dir.js";
 
 export type SkipReason =
   /** The record is from another boot (or this boot's id is unreadable): nothing it names lives. */
@@ -132,6 +133,8 @@ export interface ReapDeps {
   /** How long to wait for SIGKILLed processes to vanish; default 2 s. */
   readonly killWaitMs?: number;
   readonly procRoot?: string;
+  /** The OS temp folder a recorded socket folder must be directly in; default os.tmpdir(). */
+  readonly tmpDir?: string;
 }
 
 const POLL_MS = 20;
@@ -139,6 +142,7 @@ const DEFAULT_KILL_WAIT_MS = 2000;
 
 /**
  * Stops what an earlier, uncleanly ended gateway left behind, as its record at `path` says,
+ * removes its children's socket folder (only a folder that is provably one: stale-socket-dir.ts)
  * and deletes the record. Call at startup, before RuntimeRecord.open() writes this run's
  * record. A record of a gateway that is still alive is left alone, file and children, as is
  * every process not proven ours. Two gateways starting at once may both reap one record: that
@@ -167,6 +171,8 @@ export async function reapOrphans(path: string, deps: ReapDeps): Promise<ReapRes
   // All groups at once: the whole reap takes one grace period, not one per child.
   const reaped = await Promise.all(plan.targets.map((target) => stopGroup(target, deps, procRoot)));
   for (const child of reaped) deps.log("reaped an orphan of an earlier run", { ...child });
+  // After the children: none of them listens on its socket any more.
+  if (read.record.socketDir !== null) await removeSocketDir(read.record.socketDir, deps);
   await removeRecord(path, deps);
   return { kind: "reaped", reaped, skipped: plan.skipped };
 }
@@ -209,6 +215,26 @@ function send(pgid: number, signal: NodeJS.Signals, deps: ReapDeps): void {
     deps.signalGroup(pgid, signal);
   } catch (error) {
     deps.log("cannot signal an orphaned process group", { pgid, signal, error: (error as Error).message });
+  }
+}
+
+async function removeSocketDir(dir: string, deps: ReapDeps): Promise<void> {
+  const outcome = await removeStaleSocketDir(dir, deps.tmpDir);
+  switch (outcome.kind) {
+    case "removed":
+      deps.log("removed the socket folder of an earlier run", { dir, sockets: outcome.sockets });
+      return;
+    case "absent":
+      return;
+    case "refused":
+      deps.log("not removing a recorded socket folder", { dir, reason: outcome.reason });
+      return;
+    case "kept":
+      deps.log("cannot remove the socket folder of an earlier run", {
+        dir,
+        sockets: outcome.sockets,
+        reason: outcome.reason,
+      });
   }
 }
 

@@ -27,7 +27,7 @@ function child(pid: number, startTime: number, name = `m#${pid}`): ChildEntry {
 }
 
 function record(children: ChildEntry[], gatewayPid = 100, gatewayStart = 10): RuntimeRecordData {
-  return { version: 1, gatewayPid, gatewayStart, bootId: BOOT, config: null, children };
+  return { version: 1, gatewayPid, gatewayStart, bootId: BOOT, config: null, socketDir: null, children };
 }
 
 describe("parseProcStat", () => {
@@ -112,6 +112,9 @@ describe("parseRuntimeRecord", () => {
     ["children not a list", { ...good, children: {} }, "invalid"],
     ["with its config's identity", { ...good, config: { path: "/etc/a.yaml", fileId: "1:2" } }, "ok"],
     ["config identity without its file id", { ...good, config: { path: "/etc/a.yaml" } }, "invalid"],
+    ["with its socket folder", { ...good, socketDir: "/tmp/llamawrapper-a1B2c3" }, "ok"],
+    ["socket folder not a string", { ...good, socketDir: 7 }, "invalid"],
+    ["socket folder empty", { ...good, socketDir: "" }, "invalid"],
   ];
   for (const [what, value, want] of cases) {
     test(what, () => {
@@ -120,8 +123,8 @@ describe("parseRuntimeRecord", () => {
     });
   }
 
-  test("a record of an older version, without a config, parses with config null", () => {
-    const { config: _, ...older } = good;
+  test("a record of an older version, without a config or socket folder, parses with both null", () => {
+    const { config: _, socketDir: __, ...older } = good;
     assert.deepEqual(parseRuntimeRecord(JSON.stringify(older)), { kind: "ok", record: good });
   });
 });
@@ -159,6 +162,7 @@ describe("RuntimeRecord", () => {
     const config = { path: "/etc/a.yaml", fileId: "2049:1234" };
     const { rec, errors } = open(path, [], config);
     await rec.open();
+    await rec.setSocketDir("/tmp/llamawrapper-a1B2c3");
     await rec.add({ pid: 201, port: 8001, name: "a#0" });
     await rec.add({ pid: 202, port: 8002, name: "b#0" });
     await rec.remove(201);
@@ -169,6 +173,7 @@ describe("RuntimeRecord", () => {
       gatewayStart: 10,
       bootId: BOOT,
       config,
+      socketDir: "/tmp/llamawrapper-a1B2c3",
       children: [{ pid: 202, port: 8002, name: "b#0", pgid: 202, startTime: 2020 }],
     });
     assert.deepEqual(parseRuntimeRecord(JSON.stringify(data)), { kind: "ok", record: data });
@@ -213,8 +218,10 @@ describe("RuntimeRecord", () => {
     const good = join(dir, "ok.json");
     const retry = open(good);
     await retry.rec.add({ pid: 201, port: 1, name: "a" });
+    await retry.rec.setSocketDir("/tmp/llamawrapper-a1B2c3");
     await retry.rec.open();
     assert.equal((await readJson(good)).children.length, 1, "a child added before open is kept");
+    assert.equal((await readJson(good)).socketDir, "/tmp/llamawrapper-a1B2c3", "so is the socket folder");
   });
 
   test("close deletes the file only when no child is left", async () => {

@@ -22,6 +22,11 @@ export interface RuntimeRecordData {
   readonly bootId: string;
   /** The config file it serves; null for an inline config or a record of an older version. */
   readonly config: ConfigIdentity | null;
+  /**
+   * Its children's Unix socket folder (child-sockets.ts), removed by the next start if this
+   * gateway died without doing it; null without one, or in a record of an older version.
+   */
+  readonly socketDir: string | null;
   readonly children: readonly ChildEntry[];
 }
 
@@ -61,7 +66,8 @@ export class RuntimeRecord {
   readonly #deps: RuntimeRecordDeps;
   readonly #selfPid: number;
   readonly #children = new Map<number, ChildEntry>();
-  #identity: Omit<RuntimeRecordData, "children"> | null = null;
+  #identity: Omit<RuntimeRecordData, "children" | "socketDir"> | null = null;
+  #socketDir: string | null = null;
   #version = 0;
   #written = 0;
   #chain: Promise<void> = Promise.resolve();
@@ -107,6 +113,16 @@ export class RuntimeRecord {
     return this.#changed();
   }
 
+  /**
+   * Names the children's socket folder, right after it was made (before any child starts),
+   * so that the next start removes it should this gateway be killed. Null: no folder.
+   */
+  setSocketDir(dir: string | null): Promise<void> {
+    if (this.#socketDir === dir) return this.#chain;
+    this.#socketDir = dir;
+    return this.#changed();
+  }
+
   /** Forgets a child once it was reaped (its whole group stopped). */
   remove(pid: number): Promise<void> {
     if (!this.#children.delete(pid)) return this.#chain;
@@ -116,7 +132,7 @@ export class RuntimeRecord {
   /** What the file says once the queued writes are done. */
   snapshot(): RuntimeRecordData | null {
     if (this.#identity === null) return null;
-    return { ...this.#identity, children: [...this.#children.values()] };
+    return { ...this.#identity, socketDir: this.#socketDir, children: [...this.#children.values()] };
   }
 
   /**
@@ -206,6 +222,11 @@ export function parseRuntimeRecord(text: string): ReadRecordResult {
   // Records written before the field existed have none: they are reaped, never a conflict.
   const config = raw.config ?? null;
   if (config !== null && !isConfigIdentity(config)) return { kind: "invalid", reason: "bad config identity" };
+  // Likewise: older records name no socket folder (reap-orphans.ts checks the path itself).
+  const socketDir = raw.socketDir ?? null;
+  if (socketDir !== null && (typeof socketDir !== "string" || socketDir === "")) {
+    return { kind: "invalid", reason: "bad socket folder" };
+  }
   if (!Array.isArray(children)) return { kind: "invalid", reason: "children is not a list" };
   const entries: ChildEntry[] = [];
   for (const child of children as unknown[]) {
@@ -223,7 +244,10 @@ export function parseRuntimeRecord(text: string): ReadRecordResult {
     }
     entries.push({ pid, pgid, startTime, port, name });
   }
-  return { kind: "ok", record: { version: 1, gatewayPid, gatewayStart, bootId, config, children: entries } };
+  return {
+    kind: "ok",
+    record: { version: 1, gatewayPid, gatewayStart, bootId, config, socketDir, children: entries },
+  };
 }
 
 function isConfigIdentity(value: unknown): value is ConfigIdentity {

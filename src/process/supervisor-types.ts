@@ -97,6 +97,11 @@ export type SupervisorEvent =
       readonly reason: string;
       readonly lastLines: readonly string[];
     }
+  /**
+   * Its llama-server could not bind the Unix socket `socket`: this instance uses TCP ports from
+   * now on (child-address.ts). Once per supervisor.
+   */
+  | { readonly type: "socket-refused"; readonly name: string; readonly socket: string }
   /** Output lines of the child, as they arrive. */
   | { readonly type: "output"; readonly name: string; readonly lines: readonly string[] }
   /** The cool-down of a `failed` child ended: it leaves `failed` and tries again if it was wanted. */

@@ -245,9 +245,12 @@ export class Supervisor {
         await child.terminate(this.spec.stopTimeoutMs);
         this.#child = null;
         if (outcome.kind === "exited" && outcome.bindFailure && attempt < PORT_ATTEMPTS) {
-          if (this.#addresses.bindFailed(child.address)) {
+          const { socket } = child.address;
+          if (socket !== null && this.#addresses.bindFailed(child.address)) {
             const line = "[llamawrapper] this llama-server cannot listen on a Unix socket: using a TCP port";
             this.#emit({ type: "output", name: this.spec.name, lines: [line] });
+            // The log's warning (runtime/build-group.ts): the output event alone reaches no log.
+            this.#emit({ type: "socket-refused", name: this.spec.name, socket });
           }
           continue;
         }

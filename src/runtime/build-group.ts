@@ -186,6 +186,13 @@ function logEvent(deps: GroupDeps, event: SupervisorEvent, group: ModelGroup): v
         "llama-server failed to load",
       );
       return;
+    case "socket-refused":
+      log.warn(
+        { instance: event.name, socket: event.socket },
+        // An older llama-server, or a `binary` that takes a `.sock` --host for a host name.
+        "llama-server cannot listen on a Unix socket: this instance uses a loopback TCP port from now on",
+      );
+      return;
     case "output":
       return;
     case "state":

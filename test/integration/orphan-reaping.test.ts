@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
-import { chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { lstatSync } from "node:fs";
+import { chown, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -83,6 +84,7 @@ async function writeRecord(
   children: ChildEntry[],
   config: ConfigIdentity | null = null,
   folder = dir,
+  socketDir: string | null = null,
 ) {
   const bootId = readBootId();
   assert.ok(bootId !== null);
@@ -92,6 +94,7 @@ async function writeRecord(
     gatewayStart: gateway.startTime,
     bootId,
     config,
+    socketDir,
     children,
   };
   const path = join(folder, `${name}.json`);
@@ -300,4 +303,109 @@ test("another user's record is neither trusted nor deleted", {
   await chown(path, 65534, 65534);
   assert.deepEqual((await reap(path)).result, { kind: "invalid-record", reason: "owned by another user" });
   assert.ok((await readFile(path, "utf8")).includes(String(gateway.pid)), "the file stays");
+});
+
+/** Unix socket files left behind as by a SIGKILLed llama-server: bound, never unlinked. */
+function deadSockets(...paths: string[]): void {
+  const script = `let n = 0; const all = process.argv.slice(1);
+    for (const p of all) require("node:net").createServer().listen(p, () => { if (++n === all.length) process.kill(process.pid, "SIGKILL"); });`;
+  spawnSync(process.execPath, ["-e", script, ...paths], { timeout: 10_000 });
+  for (const path of paths) assert.ok(lstatSync(path).isSocket(), `${path} is a socket left behind`);
+}
+
+/** What a folder holds: its entries' names, "=>" for a symlink, "(socket)" for a socket. */
+async function contents(folder: string): Promise<string[]> {
+  return (await readdir(folder, { withFileTypes: true }))
+    .map((e) => `${e.name}${e.isSocket() ? " (socket)" : e.isSymbolicLink() ? " =>" : ""}`)
+    .sort();
+}
+
+test("a dead gateway's socket folder is removed, dead sockets and all; nothing not provably one is touched", async () => {
+  // The OS temp folder, as the reaper sees it (ReapDeps.tmpDir): the test's own.
+  const tmp = join(dir, "tmp");
+  const records = join(dir, "socket-records");
+  const elsewhere = join(dir, "elsewhere");
+  await mkdir(tmp);
+  await mkdir(records);
+  await mkdir(elsewhere);
+  const folder = async (parent: string, name: string, ...files: string[]) => {
+    const path = join(parent, name);
+    await mkdir(path, { recursive: true, mode: 0o700 });
+    deadSockets(...files.filter((f) => f.endsWith(".sock")).map((f) => join(path, f)));
+    for (const f of files.filter((f) => !f.endsWith(".sock"))) await writeFile(join(path, f), "keep");
+    return path;
+  };
+  const ours = await folder(tmp, "llamawrapper-a1B2c3", "0123456789ab.sock", "ba9876543210.sock");
+  const outside = await folder(elsewhere, "llamawrapper-d4E5f6", "0123456789ab.sock");
+  const nested = await folder(ours.replace("a1B2c3", "nest00"), "llamawrapper-g7H8i9", "0123456789ab.sock");
+  const otherName = await folder(tmp, "something-j1K2l3", "0123456789ab.sock");
+  const prefixOnly = await folder(tmp, "llamawrapper-test-m4N5o6", "0123456789ab.sock");
+  const target = await folder(elsewhere, "target", "0123456789ab.sock");
+  const link = join(tmp, "llamawrapper-p7Q8r9");
+  await symlink(target, link);
+  const mixed = await folder(tmp, "llamawrapper-s1T2u3", "0123456789ab.sock", "notes.txt");
+  const dotted = await folder(tmp, "llamawrapper-v4W5x6", "0123456789ab.sock");
+  const live = await folder(tmp, "llamawrapper-y7Z8a9", "0123456789ab.sock");
+  const self = { pid: process.pid, startTime: startTimeOf(process.pid) };
+  const dead = [
+    ["ours", ours],
+    ["outside", outside],
+    ["nested", nested],
+    ["other-name", otherName],
+    ["prefix-only", prefixOnly],
+    ["symlink", link],
+    ["mixed", mixed],
+    ["dotted", `${tmp}/x/../llamawrapper-v4W5x6`],
+    ["relative", "llamawrapper-a1B2c3"],
+    ["gone", join(tmp, "llamawrapper-b1C2d3")],
+  ];
+  for (const [name, socketDir] of dead)
+    await writeRecord(`gateway-${name}`, await deadGateway(), [], null, records, socketDir);
+  await writeRecord("gateway-live", self, [], null, records, live);
+  const logs: string[] = [];
+  await reapStaleRecords(records, {
+    signalGroup,
+    log: (message, fields) => logs.push(`${message} ${JSON.stringify(fields)}`),
+    graceMs: 300,
+    config: null,
+    tmpDir: tmp,
+  });
+  assert.deepEqual(await contents(tmp), [
+    "llamawrapper-nest00",
+    "llamawrapper-p7Q8r9 =>",
+    "llamawrapper-s1T2u3",
+    "llamawrapper-test-m4N5o6",
+    "llamawrapper-v4W5x6",
+    "llamawrapper-y7Z8a9",
+    "something-j1K2l3",
+  ]);
+  assert.ok(
+    logs.some((l) => l.startsWith("removed the socket folder of an earlier run") && l.includes(ours)),
+  );
+  for (const untouched of [outside, nested, otherName, prefixOnly, target, dotted, live])
+    assert.deepEqual(await contents(untouched), ["0123456789ab.sock (socket)"], untouched);
+  assert.ok(lstatSync(link).isSymbolicLink(), "a symlink is neither followed nor deleted");
+  assert.deepEqual(await contents(mixed), ["notes.txt"], "its socket goes, the rest and the folder stay");
+  assert.deepEqual(await readdir(records), ["gateway-live.json"], "every dead gateway's record is deleted");
+  assert.equal(logs.filter((l) => l.startsWith("not removing a recorded socket folder")).length, 7);
+});
+
+test("a recorded socket folder owned by another user is left alone", {
+  skip: process.getuid?.() !== 0 && "needs root to chown",
+}, async () => {
+  const tmp = await mkdtemp(join(dir, "tmp-"));
+  const socketDir = join(tmp, "llamawrapper-f0r31g");
+  await mkdir(socketDir, { mode: 0o700 });
+  deadSockets(join(socketDir, "0123456789ab.sock"));
+  await chown(socketDir, 65534, 65534);
+  const path = await writeRecord("foreign-sockets", await deadGateway(), [], null, dir, socketDir);
+  const logs: string[] = [];
+  await reapOrphans(path, {
+    signalGroup,
+    log: (message, fields) => logs.push(`${message} ${JSON.stringify(fields)}`),
+    graceMs: 300,
+    tmpDir: tmp,
+  });
+  assert.deepEqual(await contents(socketDir), ["0123456789ab.sock (socket)"]);
+  assert.ok(logs.some((l) => l.includes("owned by uid 65534")));
 });
