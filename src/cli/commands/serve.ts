@@ -10,6 +10,7 @@ import { readConfigIdentity } from "../../process/config-identity.js";
 import { signalGroup } from "../../process/process-group.js";
 import { type LiveGateway, reapStaleRecords } from "../../process/reap-stale-records.js";
 import { RuntimeRecord, runtimeRecordDir, runtimeRecordPath } from "../../process/runtime-record.js";
+import { avoidPretenuring } from "../../runtime/gc-tuning.js";
 import { readConfigIsolated } from "../../runtime/read-config-isolated.js";
 import { logDiscovery } from "../../runtime/runtime.js";
 import { configState, watchFile } from "../../runtime/watch-file.js";
@@ -92,6 +93,8 @@ export async function serveCommand(
   portOverride: number | undefined,
   options: ServeOptions = {},
 ): Promise<ExitCode> {
+  // Before the gateway allocates anything: request garbage must stay in the young generation.
+  avoidPretenuring();
   const err = process.stderr;
   const path = configPath === null ? null : resolve(configPath);
   // The command line's --port wins over the file, at start and on every reload.
