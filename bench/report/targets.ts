@@ -75,6 +75,26 @@ export function evaluateTargets(r: BenchResults): TargetRow[] {
     context: s1Others("p99"),
     verdict: verdict(added99 === null ? null : added99 <= 1500),
   });
+  // Issue 15 ("the request path at the floor") judges scenario 1 against the node floor.
+  const s1f = r.s1?.systems["node floor"];
+  const floorAdded50 = s1f && s1d ? s1f.latencyUs.p50 - s1d.latencyUs.p50 : null;
+  rows.push({
+    scenario: "1",
+    target: "added p50 ≤ 1.5× the node floor's (issue 15)",
+    measured:
+      added50 === null || floorAdded50 === null
+        ? "–"
+        : `${ratio(added50, floorAdded50)} (${signed(added50, 0)} vs ${signed(floorAdded50, 0)} µs)`,
+    context: s1Others("p50"),
+    verdict: verdict(added50 === null || floorAdded50 === null ? null : added50 <= 1.5 * floorAdded50),
+  });
+  rows.push({
+    scenario: "1",
+    target: "added p99 ≤ 2 ms (issue 15)",
+    measured: added99 === null ? "–" : `${signed(added99, 0)} µs`,
+    context: s1Others("p99"),
+    verdict: verdict(added99 === null ? null : added99 <= 2000),
+  });
 
   const s2g = r.s2?.systems.gateway;
   const s2n = r.s2?.systems.nginx;
@@ -97,6 +117,26 @@ export function evaluateTargets(r: BenchResults): TargetRow[] {
           .join(", ")
       : "",
     verdict: verdict(share === null ? null : share >= 0.5),
+  });
+  const cpu = s2GatewayCpuUs(r);
+  const floorCpu = r.s2?.systems["node floor"]?.proxyCpuUsPerRequest ?? null;
+  const minimumCpu = r.s2?.systems[MINIMUM]?.proxyCpuUsPerRequest ?? null;
+  rows.push({
+    scenario: "2",
+    target: "gateway CPU per request ≤ 1.5× the node floor's (issue 15)",
+    measured:
+      cpu === null || floorCpu === null
+        ? "–"
+        : `${ratio(cpu, floorCpu)} (${num(cpu, 1)} vs ${num(floorCpu, 1)} µs)`,
+    context: [
+      ...(minimumCpu !== null && floorCpu !== null
+        ? [`${MINIMUM} ${ratio(minimumCpu, floorCpu)} (${num(minimumCpu, 1)} µs)`]
+        : []),
+      ...(r.s2?.systems.nginx?.proxyCpuUsPerRequest != null
+        ? [`nginx ${num(r.s2.systems.nginx.proxyCpuUsPerRequest, 1)} µs`]
+        : []),
+    ].join(", "),
+    verdict: verdict(cpu === null || floorCpu === null ? null : cpu <= 1.5 * floorCpu),
   });
 
   const s3g = r.s3?.systems.gateway;
@@ -124,6 +164,17 @@ export function evaluateTargets(r: BenchResults): TargetRow[] {
       (v, d) => `${signed(v - d, 3)} ms`,
     ),
     verdict: verdict(gap === null ? null : gap <= 0.2),
+  });
+  rows.push({
+    scenario: "3",
+    target: "added chunk gap p99 ≤ 0.3 ms (issue 15)",
+    measured: gap === null ? "–" : `${signed(gap, 3)} ms`,
+    context: others(
+      r.s3?.systems,
+      (x) => x.gapMs.p99,
+      (v, d) => `${signed(v - d, 3)} ms`,
+    ),
+    verdict: verdict(gap === null ? null : gap <= 0.3),
   });
 
   const s4g = r.s4?.systems.gateway;
