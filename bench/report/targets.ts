@@ -154,28 +154,23 @@ export function evaluateTargets(r: BenchResults): TargetRow[] {
     ),
     verdict: verdict(ttft === null ? null : ttft <= 1),
   });
-  rows.push({
-    scenario: "3",
-    target: "added chunk gap p99 ≤ 0.2 ms",
-    measured: gap === null ? "–" : `${signed(gap, 3)} ms`,
-    context: others(
-      r.s3?.systems,
-      (x) => x.gapMs.p99,
-      (v, d) => `${signed(v - d, 3)} ms`,
-    ),
-    verdict: verdict(gap === null ? null : gap <= 0.2),
-  });
-  rows.push({
-    scenario: "3",
-    target: "added chunk gap p99 ≤ 0.3 ms (issue 15)",
-    measured: gap === null ? "–" : `${signed(gap, 3)} ms`,
-    context: others(
-      r.s3?.systems,
-      (x) => x.gapMs.p99,
-      (v, d) => `${signed(v - d, 3)} ms`,
-    ),
-    verdict: verdict(gap === null ? null : gap <= 0.3),
-  });
+  // The first issue's limit, then issue 15's looser one: one measure, two verdicts.
+  for (const [limitMs, label] of [
+    [0.2, ""],
+    [0.3, " (issue 15)"],
+  ] as const) {
+    rows.push({
+      scenario: "3",
+      target: `added chunk gap p99 ≤ ${limitMs} ms${label}`,
+      measured: gap === null ? "–" : `${signed(gap, 3)} ms`,
+      context: others(
+        r.s3?.systems,
+        (x) => x.gapMs.p99,
+        (v, d) => `${signed(v - d, 3)} ms`,
+      ),
+      verdict: verdict(gap === null ? null : gap <= limitMs),
+    });
+  }
 
   const s4g = r.s4?.systems.gateway;
   const s4m = r.s4?.systems[MINIMUM];
