@@ -71,7 +71,7 @@ export const FEATURES: readonly Feature[] = [
     name: "conversation-affine routing",
     inMinimum: true,
     enabled: true,
-    how: "on by default (`affinity: true`; the fake backend's model has many slots): each chat request's conversation keys are hashed (SHA-1 over its messages), looked up and remembered, and the answer carries `X-Gateway-Route`; no `id_slot` is added (maxConcurrent 4096 is not llama-server's slot count, so no slot is pinned). Scenarios 9–11 measure what it buys on the real llama-server",
+    how: "on by default (`affinity: true`), but idle here: the bench's model has one instance and `maxConcurrent: 4096`, not llama-server's slot count, so there is no instance to choose and no slot to pin, and no conversation keys are computed (as for any such model). With several instances, or the default maxConcurrent of 4 slots, each chat request's keys are hashed (a chain of SHA-1 digests) and remembered: about 4% of the minimum gateway's busy time in the issue-15 profile. Scenarios 9–11 measure what it buys on the real llama-server",
   },
   {
     name: "request history (memory)",

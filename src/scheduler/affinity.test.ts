@@ -82,6 +82,14 @@ describe("conversation-affine routing", () => {
     assert.equal(groupOf({ instances: 1, maxConcurrent: 2 }).group.routesByConversation, true);
   });
 
+  it("is off with one instance whose slots cannot be pinned: no keys are worth computing", () => {
+    assert.equal(
+      groupOf({ instances: 1, maxConcurrent: 8, llamaSlots: 4 }).group.routesByConversation,
+      false,
+    );
+    assert.equal(groupOf({ instances: 2, maxConcurrent: 8, llamaSlots: 4 }).group.routesByConversation, true);
+  });
+
   it("pins slots only when maxConcurrent is llama-server's slot count", async () => {
     const { group, signal } = groupOf({ instances: 2, maxConcurrent: 8, llamaSlots: 4 });
     const lease = await group.lease(signal, FAR, undefined, talk("a", 1));

@@ -30,7 +30,7 @@ export interface GroupHooks {
  * Holds count requests from arrival to release, so the scheduler never evicts a model that
  * someone is using or waiting for.
  *
- * With `affinity` on (and more than one instance or slot), a request carrying a Conversation
+ * With `affinity` on (and more than one instance, or pinned slots), a request carrying a Conversation
  * goes to the instance, and slot, that served the conversation's previous turn, where
  * llama-server still holds its prompt in the KV cache (docs/routing.md). When that instance has
  * no free slot the request waits for it, but never longer than recomputing the prompt elsewhere

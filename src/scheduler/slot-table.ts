@@ -2,7 +2,15 @@ import type { ModelConfig } from "../config/types.js";
 
 /** Whether a model routes by conversation: affinity on, and more than one instance or slot. */
 export function routesByConversation(model: ModelConfig): boolean {
-  return model.affinity && (model.instances + model.upstreams.length > 1 || model.maxConcurrent > 1);
+  if (!model.affinity) return false;
+  // With one instance there is only a slot to choose, and only where slots are pinned: a model
+  // that could not pin them would pay for the conversation keys and decide nothing.
+  return model.instances + model.upstreams.length > 1 || (model.maxConcurrent > 1 && slotsPinnable(model));
+}
+
+/** llama-server's slot count is known and the gateway sends exactly that many requests at once. */
+function slotsPinnable(model: ModelConfig): boolean {
+  return model.llamaSlots === model.maxConcurrent;
 }
 
 /**
@@ -11,7 +19,7 @@ export function routesByConversation(model: ModelConfig): boolean {
  * slots two would share one and wait inside llama-server.
  */
 export function pinsSlots(model: ModelConfig): boolean {
-  return routesByConversation(model) && model.llamaSlots === model.maxConcurrent;
+  return routesByConversation(model) && slotsPinnable(model);
 }
 
 interface Slot {
