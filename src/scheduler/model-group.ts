@@ -278,6 +278,40 @@ export class ModelGroup {
   ): Promise<Lease> {
     const starting = this.#startMissing(signal);
     if (starting !== null) await starting;
+    const now = this.#leaseNow(requestId, conversation, avoid);
+    if (now !== null) return now;
+    return this.#leaseWaiting(signal, deadline, requestId, conversation, avoid);
+  }
+
+  /**
+   * lease() without a promise when it needs no wait (issue 15: the common case of a request):
+   * every instance is ready, nobody is in line, a slot is free where the request should go and
+   * no saved slot cache is to be restored first. Null when any of that does not hold: then
+   * lease() decides, exactly as before.
+   */
+  tryLease(
+    requestId?: string,
+    conversation?: Conversation | null,
+    avoid: string | null = null,
+  ): Lease | null {
+    if (!this.#allReady()) return null;
+    if (this.#keeper !== null && conversation != null) return null;
+    const now = this.#leaseNow(requestId, conversation, avoid);
+    // Without a keeper, #leaseNow never restores: what it returns is a lease, not a promise.
+    return now instanceof Promise ? null : now;
+  }
+
+  #allReady(): boolean {
+    for (const instance of this.#instances) if (instance.supervisor.endpoint() === null) return false;
+    return true;
+  }
+
+  /** The lease the request gets without waiting, or null when it has to wait in line. */
+  #leaseNow(
+    requestId: string | undefined,
+    conversation: Conversation | null | undefined,
+    avoid: string | null,
+  ): Lease | Promise<Lease> | null {
     const affinity = this.#affinity;
     const known = affinity !== null && conversation != null ? affinity.lookup(conversation) : null;
     const found = known === null ? undefined : this.#instances[known.instance];
@@ -305,6 +339,22 @@ export class ModelGroup {
         }
       }
     }
+    return null;
+  }
+
+  /** The rest of lease(): in line for an instance, or for its conversation's instance. */
+  async #leaseWaiting(
+    signal: AbortSignal,
+    deadline: number,
+    requestId: string | undefined,
+    conversation: Conversation | null | undefined,
+    avoid: string | null,
+  ): Promise<Lease> {
+    const affinity = this.#affinity;
+    const known = affinity !== null && conversation != null ? affinity.lookup(conversation) : null;
+    const found = known === null ? undefined : this.#instances[known.instance];
+    const home = found?.supervisor.name === avoid ? undefined : found;
+    const homeSlot = known?.slot ?? null;
     if (home === undefined) {
       const instance = await this.#pool.join(
         signal,

@@ -20,6 +20,13 @@ export interface ModelPool {
     /** An instance a retry must not go back to (it just failed the request). */
     avoid?: string | null,
   ): Promise<Lease>;
+  /** acquire() without a promise when nothing has to wait; null when acquire() must decide. */
+  tryAcquire(
+    modelId: string,
+    requestId?: string,
+    conversation?: Conversation | null,
+    avoid?: string | null,
+  ): Lease | null;
   group(modelId: string): ModelGroup | undefined;
   groups(): ModelGroup[];
 }
@@ -30,6 +37,10 @@ export function modelPool(scheduler: Scheduler, groups: ReadonlyMap<string, Mode
       const group = groups.get(modelId);
       if (group === undefined) return Promise.reject(new Error(`no group for model ${modelId}`));
       return scheduler.acquire(group, signal, requestId, conversation, avoid ?? null);
+    },
+    tryAcquire: (modelId, requestId, conversation, avoid) => {
+      const group = groups.get(modelId);
+      return group === undefined ? null : scheduler.tryAcquire(group, requestId, conversation, avoid ?? null);
     },
     group: (modelId) => groups.get(modelId),
     groups: () => [...groups.values()],

@@ -287,3 +287,37 @@ describe("ttl", () => {
     await eventually("the ttl unload", () => h.backend("a").stops === 1);
   });
 });
+
+describe("tryAcquire: a lease without a promise when nothing has to wait", () => {
+  it("is null for an unloaded model, a lease once it is loaded and has a free slot, null when every slot is taken", async () => {
+    const h = new Harness({ models: [modelConfig("a", { maxConcurrent: 2, maxQueue: 10 })] });
+    const group = h.group("a");
+    assert.equal(h.scheduler.tryAcquire(group), null, "unloaded: acquire() loads it");
+    assert.equal(group.holds, 0, "a refused try holds nothing");
+    await h.use("a");
+    const first = h.scheduler.tryAcquire(group);
+    const second = h.scheduler.tryAcquire(group);
+    assert.notEqual(first, null);
+    assert.notEqual(second, null);
+    assert.equal(group.holds, 2);
+    assert.equal(h.scheduler.tryAcquire(group), null, "no free slot: acquire() queues it");
+    assert.equal(group.holds, 2);
+    // A request waiting in line keeps its place: a try never jumps it.
+    const queued = watch(h.acquire("a"));
+    first?.release();
+    await eventually("the queued request gets the freed slot", () => queued.settled);
+    assert.equal(h.scheduler.tryAcquire(group), null);
+    second?.release();
+    second?.release();
+    queued.value?.release();
+    assert.equal(group.holds, 0, "each release lets go of its hold once");
+  });
+
+  it("is null once the scheduler is closed, where acquire() answers with the error", async () => {
+    const h = new Harness({ models: [modelConfig("a")] });
+    await h.use("a");
+    h.scheduler.close();
+    assert.equal(h.scheduler.tryAcquire(h.group("a")), null);
+    await assert.rejects(h.acquire("a"), (error: unknown) => codeOf(error) === "shutting_down");
+  });
+});

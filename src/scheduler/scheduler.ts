@@ -173,20 +173,52 @@ export class Scheduler {
       if (!group.needsRoom || (group.resident && !this.#frozen(group, null))) hold();
       else await this.#admit(group, signal, deadline, hold);
       const lease = await group.lease(signal, deadline, requestId, conversation, avoid);
-      let released = false;
-      return {
-        ...lease,
-        release: () => {
-          if (released) return;
-          released = true;
-          lease.release();
-          group.unhold(this.#now());
-        },
-      };
+      return this.#releasing(group, lease);
     } catch (error) {
       if (held) group.unhold(this.#now());
       throw error;
     }
+  }
+
+  /**
+   * acquire() without a promise, when nothing has to wait (issue 15: the request path's common
+   * case): the gateway is open, the model is loaded, not parked and not held back by the swap
+   * order, and a slot is free where the request should go (ModelGroup.tryLease). Null otherwise:
+   * then acquire() decides, exactly as before (its queue limit, room, load and line).
+   */
+  tryAcquire(
+    asked: ModelGroup,
+    requestId?: string,
+    conversation?: Conversation | null,
+    avoid: string | null = null,
+  ): Lease | null {
+    if (this.#closed || this.#groups.get(asked.id) !== asked) return null;
+    const group = asked;
+    if (group.failure() !== null) return null;
+    if (group.needsRoom && !(group.resident && !this.#frozen(group, null))) return null;
+    // Holding first, as acquire() does: the group is in use from here on.
+    group.hold(this.#now());
+    const lease = group.tryLease(requestId, conversation, avoid);
+    if (lease === null) {
+      group.unhold(this.#now());
+      return null;
+    }
+    this.#ttl.cancel(group);
+    return this.#releasing(group, lease);
+  }
+
+  /** The lease with a release that also lets go of the group's hold (once). */
+  #releasing(group: ModelGroup, lease: Lease): Lease {
+    let released = false;
+    return {
+      ...lease,
+      release: () => {
+        if (released) return;
+        released = true;
+        lease.release();
+        group.unhold(this.#now());
+      },
+    };
   }
 
   /** Loads a model without a request (preload, admin load): makes room, then starts it. */

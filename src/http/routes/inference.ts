@@ -5,7 +5,7 @@ import { GatewayError, toGatewayError } from "../../errors/gateway-error.js";
 import { type ForwardOutcome, forward } from "../../proxy/forward.js";
 import { streamFailure } from "../../proxy/stream-error.js";
 import type { Catalog } from "../../scheduler/catalog.js";
-import type { RouteDecision } from "../../scheduler/lease.js";
+import type { Lease, RouteDecision } from "../../scheduler/lease.js";
 import type { ModelPool } from "../../scheduler/model-pool.js";
 import type { Handler } from "../context.js";
 import { parseJsonObject, readBody } from "../read-body.js";
@@ -112,13 +112,10 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
       let failedOn: string | null = null;
       for (let attempt = 1; ; attempt++) {
         const asked = performance.now();
-        const lease = await deps.scheduler.acquire(
-          model.id,
-          ctx.signal,
-          ctx.requestId,
-          conversation,
-          failedOn,
-        );
+        // A free slot is taken without a turn of the loop; otherwise the scheduler decides.
+        const lease: Lease =
+          deps.scheduler.tryAcquire(model.id, ctx.requestId, conversation, failedOn) ??
+          (await deps.scheduler.acquire(model.id, ctx.signal, ctx.requestId, conversation, failedOn));
         const sent = performance.now();
         ctx.facts.queueMs = (ctx.facts.queueMs ?? 0) + (sent - asked);
         ctx.facts.instance = lease.instance;
