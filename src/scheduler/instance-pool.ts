@@ -1,7 +1,8 @@
+import type { GatewayError } from "../errors/gateway-error.js";
 import type { Backend, BackendSnapshot } from "./backend.js";
 import { FifoWaiters } from "./fifo-waiters.js";
 import { InstanceRequests } from "./instance-requests.js";
-import type { SlotTable } from "./slot-table.js";
+import { SlotTable } from "./slot-table.js";
 
 /** One instance as the admin API shows it. */
 export interface InstanceSnapshot extends BackendSnapshot {
@@ -47,6 +48,73 @@ export class InstancePool {
     }));
     this.line = new FifoWaiters(`a free slot of model ${modelId}`);
     this.#defaultCapacity = defaultCapacity;
+  }
+
+  /** Each instance's state, with the requests it serves now. */
+  snapshots(): InstanceSnapshot[] {
+    return this.instances.map((instance) => ({
+      ...instance.supervisor.snapshot(),
+      inFlight: instance.active,
+    }));
+  }
+
+  /** The reason requests cannot be served while every instance is parked in `failed`; else null. */
+  failure(): GatewayError | null {
+    let first: GatewayError | null = null;
+    for (const instance of this.instances) {
+      const failure = instance.supervisor.failure();
+      if (failure === null) return null;
+      first ??= failure;
+    }
+    return first;
+  }
+
+  /**
+   * The ids of the requests on instance `name` (e.g. `qwen#0`) now or until just before (see
+   * InstanceRequests): who was there when it crashed.
+   */
+  requestsOn(name: string, now: number): string[] {
+    const instance = this.instances.find((candidate) => candidate.supervisor.name === name);
+    return instance?.requests.suspects(now) ?? [];
+  }
+
+  /**
+   * Pins `slots` llama-server slots per local instance (the gateway chooses which one a request
+   * uses), or none (null). A remote upstream's slots are its own business.
+   */
+  pinSlots(slots: number | null): void {
+    for (const instance of this.instances) {
+      if (slots === null || instance.supervisor.remote === true) {
+        instance.slots = null;
+        continue;
+      }
+      instance.slots ??= new SlotTable();
+      instance.slots.resize(slots);
+    }
+  }
+
+  /** Every instance has an endpoint (is ready). */
+  allReady(): boolean {
+    for (const instance of this.instances) if (instance.supervisor.endpoint() === null) return false;
+    return true;
+  }
+
+  /**
+   * Starts every instance that is not running; null when all are ready (no promise: the common
+   * case of a request), else a promise that settles once at least one is ready.
+   */
+  startMissing(signal?: AbortSignal): Promise<void> | null {
+    return this.allReady() ? null : this.#startAll(signal);
+  }
+
+  async #startAll(signal?: AbortSignal): Promise<void> {
+    const starts = this.instances.map((instance) => instance.supervisor.ensureReady(signal));
+    // Instances not awaited here keep loading; their failures surface on their own supervisor.
+    for (const start of starts) start.catch(() => {});
+    if (this.instances.some((instance) => instance.supervisor.endpoint() !== null)) return;
+    await Promise.any(starts).catch((error: AggregateError) => {
+      throw error.errors[0];
+    });
   }
 
   capacity(instance: Instance): number {

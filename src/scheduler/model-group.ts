@@ -1,18 +1,25 @@
 import type { ModelConfig } from "../config/types.js";
-import { GatewayError } from "../errors/gateway-error.js";
+import type { GatewayError } from "../errors/gateway-error.js";
 import { AffinityTable, type Conversation } from "./affinity-table.js";
 import type { Backend } from "./backend.js";
 import { type Instance, InstancePool, type InstanceSnapshot } from "./instance-pool.js";
-import type { Lease, RouteDecision, RouteReason } from "./lease.js";
+import type { Lease, RouteReason } from "./lease.js";
+import { type LeaseSite, leaseOn } from "./lease-on.js";
 import { PrefillSpeed } from "./prefill-speed.js";
 import { heldSlots, restoreSaved } from "./slot-caches.js";
 import type { SlotKeeper } from "./slot-keeper.js";
-import { pinsSlots, routesByConversation, SlotTable } from "./slot-table.js";
+import { pinsSlots, routesByConversation } from "./slot-table.js";
 
-/** How long a suspected instance gets no requests unless its supervisor reports it ready. */
-const SUSPECT_MS = 5_000;
 /** The longest a request waits for its conversation's instance beyond the usual queueing. */
 export const MAX_AFFINITY_WAIT_MS = 10_000;
+
+/** Where a request's conversation was served before (model-group's #homeOf). */
+interface Home {
+  readonly instance: Instance | undefined;
+  readonly slot: number | null;
+}
+
+const NO_HOME: Home = { instance: undefined, slot: null };
 
 /** What a group tells its owner (the scheduler). */
 export interface GroupHooks {
@@ -57,6 +64,8 @@ export class ModelGroup {
   readonly #prefill = new PrefillSpeed();
   /** Saves its slots' KV caches at unload and restores them; null when not kept. */
   readonly #keeper: SlotKeeper | null;
+  /** What its leases read of it (lease-on.ts). */
+  readonly #site: LeaseSite;
 
   constructor(
     model: ModelConfig,
@@ -69,6 +78,20 @@ export class ModelGroup {
     this.#pool = new InstancePool(backends, model.id, () => this.#model.maxConcurrent);
     this.#instances = this.#pool.instances;
     this.#hooks = hooks;
+    const group = this;
+    this.#site = {
+      get modelId() {
+        return group.#model.id;
+      },
+      get affinity() {
+        return group.#affinity;
+      },
+      pool: this.#pool,
+      prefill: this.#prefill,
+      leased: (delta) => {
+        this.#leased += delta;
+      },
+    };
     this.#applyRouting();
     for (const instance of this.#instances) {
       let startingAt = 0;
@@ -123,16 +146,7 @@ export class ModelGroup {
     const model = this.#model;
     if (!routesByConversation(model)) this.#affinity = null;
     else this.#affinity ??= new AffinityTable();
-    const pins = pinsSlots(model);
-    for (const instance of this.#instances) {
-      // A remote upstream's slots are its own business.
-      if (!pins || instance.supervisor.remote === true) {
-        instance.slots = null;
-        continue;
-      }
-      instance.slots ??= new SlotTable();
-      instance.slots.resize(model.maxConcurrent);
-    }
+    this.#pool.pinSlots(pinsSlots(model) ? model.maxConcurrent : null);
   }
 
   get id(): string {
@@ -177,10 +191,7 @@ export class ModelGroup {
   }
 
   instances(): InstanceSnapshot[] {
-    return this.#instances.map((instance) => ({
-      ...instance.supervisor.snapshot(),
-      inFlight: instance.active,
-    }));
+    return this.#pool.snapshots();
   }
 
   /**
@@ -188,19 +199,12 @@ export class ModelGroup {
    * InstanceRequests): who was there when it crashed.
    */
   requestsOn(name: string): string[] {
-    const instance = this.#instances.find((candidate) => candidate.supervisor.name === name);
-    return instance?.requests.suspects(performance.now()) ?? [];
+    return this.#pool.requestsOn(name, performance.now());
   }
 
   /** The reason requests cannot be served while every instance is parked in `failed`; else null. */
   failure(): GatewayError | null {
-    let first: GatewayError | null = null;
-    for (const instance of this.#instances) {
-      const failure = instance.supervisor.failure();
-      if (failure === null) return null;
-      first ??= failure;
-    }
-    return first;
+    return this.#pool.failure();
   }
 
   /** Everyone waiting in line for a slot gets `reason`. */
@@ -235,33 +239,8 @@ export class ModelGroup {
 
   /** Starts every instance that is not running; resolves once at least one is ready. */
   async start(signal?: AbortSignal): Promise<void> {
-    const starting = this.#startMissing(signal);
+    const starting = this.#pool.startMissing(signal);
     if (starting !== null) await starting;
-  }
-
-  /**
-   * start(), without a promise when there is nothing to start: every instance is ready (the
-   * common case of a request, which then leases without waiting a turn of the loop).
-   */
-  #startMissing(signal?: AbortSignal): Promise<void> | null {
-    let allReady = true;
-    for (const instance of this.#instances) {
-      if (instance.supervisor.endpoint() === null) {
-        allReady = false;
-        break;
-      }
-    }
-    return allReady ? null : this.#startAll(signal);
-  }
-
-  async #startAll(signal?: AbortSignal): Promise<void> {
-    const starts = this.#instances.map((instance) => instance.supervisor.ensureReady(signal));
-    // Instances not awaited here keep loading; their failures surface on their own supervisor.
-    for (const start of starts) start.catch(() => {});
-    if (this.#instances.some((instance) => instance.supervisor.endpoint() !== null)) return;
-    await Promise.any(starts).catch((error: AggregateError) => {
-      throw error.errors[0];
-    });
   }
 
   /**
@@ -276,11 +255,12 @@ export class ModelGroup {
     conversation?: Conversation | null,
     avoid: string | null = null,
   ): Promise<Lease> {
-    const starting = this.#startMissing(signal);
+    const starting = this.#pool.startMissing(signal);
     if (starting !== null) await starting;
-    const now = this.#leaseNow(requestId, conversation, avoid);
+    const home = this.#homeOf(conversation, avoid);
+    const now = this.#leaseNow(home, requestId, conversation, avoid);
     if (now !== null) return now;
-    return this.#leaseWaiting(signal, deadline, requestId, conversation, avoid);
+    return this.#leaseWaiting(home, signal, deadline, requestId, conversation, avoid);
   }
 
   /**
@@ -294,41 +274,46 @@ export class ModelGroup {
     conversation?: Conversation | null,
     avoid: string | null = null,
   ): Lease | null {
-    if (!this.#allReady()) return null;
+    if (!this.#pool.allReady()) return null;
     if (this.#keeper !== null && conversation != null) return null;
-    const now = this.#leaseNow(requestId, conversation, avoid);
+    const now = this.#leaseNow(this.#homeOf(conversation, avoid), requestId, conversation, avoid);
     // Without a keeper, #leaseNow never restores: what it returns is a lease, not a promise.
     return now instanceof Promise ? null : now;
   }
 
-  #allReady(): boolean {
-    for (const instance of this.#instances) if (instance.supervisor.endpoint() === null) return false;
-    return true;
-  }
-
-  /** The lease the request gets without waiting, or null when it has to wait in line. */
-  #leaseNow(
-    requestId: string | undefined,
-    conversation: Conversation | null | undefined,
-    avoid: string | null,
-  ): Lease | Promise<Lease> | null {
+  /**
+   * The instance (and slot) that served the request's conversation before, if the model routes
+   * by conversation and it knows one; never the instance a retry must avoid.
+   */
+  #homeOf(conversation: Conversation | null | undefined, avoid: string | null): Home {
     const affinity = this.#affinity;
     const known = affinity !== null && conversation != null ? affinity.lookup(conversation) : null;
     const found = known === null ? undefined : this.#instances[known.instance];
     // A retry never goes back to the instance that just failed it, conversation or not.
-    const home = found?.supervisor.name === avoid ? undefined : found;
-    const homeSlot = known?.slot ?? null;
+    return found === undefined || found.supervisor.name === avoid
+      ? NO_HOME
+      : { instance: found, slot: known?.slot ?? null };
+  }
+
+  /** The lease the request gets without waiting, or null when it has to wait in line. */
+  #leaseNow(
+    { instance: home, slot: homeSlot }: Home,
+    requestId: string | undefined,
+    conversation: Conversation | null | undefined,
+    avoid: string | null,
+  ): Lease | Promise<Lease> | null {
     if (this.#pool.line.length === 0) {
       if (home !== undefined && this.#pool.usable(home, performance.now()) && this.#pool.hasRoom(home)) {
         home.active++;
-        return this.#leaseOn(home, requestId, "affinity", homeSlot, conversation);
+        return leaseOn(this.#site, home, requestId, "affinity", homeSlot, conversation);
       }
       const waitMs = home === undefined ? 0 : this.#affinityWaitMs(conversation);
       if (waitMs === 0) {
         const free = this.#pool.pickFree(avoid);
         if (free !== null) {
           free.active++;
-          const lease = this.#leaseOn(
+          const lease = leaseOn(
+            this.#site,
             free,
             requestId,
             home === undefined ? "least-busy" : "spilled",
@@ -344,17 +329,13 @@ export class ModelGroup {
 
   /** The rest of lease(): in line for an instance, or for its conversation's instance. */
   async #leaseWaiting(
+    { instance: home, slot: homeSlot }: Home,
     signal: AbortSignal,
     deadline: number,
     requestId: string | undefined,
     conversation: Conversation | null | undefined,
     avoid: string | null,
   ): Promise<Lease> {
-    const affinity = this.#affinity;
-    const known = affinity !== null && conversation != null ? affinity.lookup(conversation) : null;
-    const found = known === null ? undefined : this.#instances[known.instance];
-    const home = found?.supervisor.name === avoid ? undefined : found;
-    const homeSlot = known?.slot ?? null;
     if (home === undefined) {
       const instance = await this.#pool.join(
         signal,
@@ -362,7 +343,7 @@ export class ModelGroup {
         avoid === null ? undefined : (candidate) => candidate.supervisor.name !== avoid,
       );
       return this.#restoreSaved(
-        this.#leaseOn(instance, requestId, "least-busy", null, conversation),
+        leaseOn(this.#site, instance, requestId, "least-busy", null, conversation),
         conversation,
       );
     }
@@ -376,7 +357,14 @@ export class ModelGroup {
     try {
       const instance = await this.#pool.join(signal, deadline, (candidate) => candidate === home || expired);
       const reason = instance === home ? "affinity" : "spilled";
-      return this.#leaseOn(instance, requestId, reason, instance === home ? homeSlot : null, conversation);
+      return leaseOn(
+        this.#site,
+        instance,
+        requestId,
+        reason,
+        instance === home ? homeSlot : null,
+        conversation,
+      );
     } finally {
       clearTimeout(expiry);
     }
@@ -392,63 +380,6 @@ export class ModelGroup {
   #affinityWaitMs(conversation: Conversation | null | undefined): number {
     const recomputeMs = conversation == null ? null : this.#prefill.msFor(conversation.promptTokens);
     return recomputeMs === null ? 0 : Math.min(MAX_AFFINITY_WAIT_MS, recomputeMs);
-  }
-
-  /** `instance.active` already counts this request. */
-  #leaseOn(
-    instance: Instance,
-    requestId: string | undefined,
-    reason: RouteReason,
-    wantedSlot: number | null,
-    conversation: Conversation | null | undefined,
-  ): Lease {
-    const endpoint = instance.supervisor.endpoint();
-    if (endpoint === null) {
-      instance.active--;
-      throw new GatewayError(
-        "backend_crashed",
-        `model ${this.#model.id}: its llama-server stopped before the request was sent`,
-      );
-    }
-    this.#leased++;
-    const ended = requestId === undefined ? null : instance.requests.begin(requestId);
-    const affinity = this.#affinity;
-    let route: RouteDecision | null = null;
-    // The table it was taken from: a reconfigure may have dropped instance.slots meanwhile.
-    const table = instance.slots;
-    if (affinity !== null) {
-      const slot = table?.take(wantedSlot, conversation?.keys.at(-1) ?? null) ?? null;
-      route = { instance: instance.index, slot, reason };
-      if (conversation != null) affinity.remember(conversation, { instance: instance.index, slot });
-    }
-    let released = false;
-    return {
-      modelId: this.#model.id,
-      instance: instance.supervisor.name,
-      endpoint,
-      route,
-      upstreamModel: instance.supervisor.model ?? null,
-      remote: instance.supervisor.remote === true,
-      observe: (ok) => instance.supervisor.observe?.(ok),
-      notePrefill: (tokensPerSecond) => this.#prefill.note(tokensPerSecond),
-      release: () => {
-        if (released) return;
-        released = true;
-        this.#leased--;
-        const now = performance.now();
-        ended?.(now);
-        const slot = route?.slot ?? null;
-        if (slot !== null) table?.release(slot, now);
-        // The slot goes straight to the longest waiter that takes this instance; only with
-        // nobody waiting for it is it freed.
-        if (this.#pool.usable(instance, now) && this.#pool.line.handOff(instance)) return;
-        instance.active--;
-        this.#pool.drain();
-      },
-      suspect: () => {
-        instance.suspectUntil = performance.now() + SUSPECT_MS;
-      },
-    };
   }
 
   async stop(): Promise<void> {
