@@ -3,7 +3,7 @@ import type { GatewayError } from "../errors/gateway-error.js";
 import { AffinityTable, type Conversation } from "./affinity-table.js";
 import type { Backend } from "./backend.js";
 import { type Instance, InstancePool, type InstanceSnapshot } from "./instance-pool.js";
-import type { Lease, RouteReason } from "./lease.js";
+import type { Lease } from "./lease.js";
 import { type LeaseSite, leaseOn } from "./lease-on.js";
 import { PrefillSpeed } from "./prefill-speed.js";
 import { heldSlots, restoreSaved } from "./slot-caches.js";
