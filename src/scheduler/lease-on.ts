@@ -80,3 +80,17 @@ export function leaseOn(
     },
   };
 }
+
+/** `lease` with a release that also runs `then` (once, however often release is called). */
+export function alsoOnRelease(lease: Lease, then: () => void): Lease {
+  let released = false;
+  return {
+    ...lease,
+    release: () => {
+      if (released) return;
+      released = true;
+      lease.release();
+      then();
+    },
+  };
+}

@@ -1,7 +1,9 @@
 import { GatewayError } from "../errors/gateway-error.js";
+import { adminUnload } from "./admin-unload.js";
 import type { Conversation } from "./affinity-table.js";
 import { chooseVictims, type Limits } from "./eviction.js";
 import type { Lease } from "./lease.js";
+import { alsoOnRelease } from "./lease-on.js";
 import { loadedPicture } from "./loaded-picture.js";
 import type { ModelGroup } from "./model-group.js";
 import { RoomLine, type RoomWait, startWait, type Ticket } from "./room-line.js";
@@ -145,12 +147,7 @@ export class Scheduler {
     conversation?: Conversation | null,
     avoid: string | null = null,
   ): Promise<Lease> {
-    if (this.#closed)
-      throw new GatewayError("shutting_down", "the gateway is shutting down", { retryAfterSeconds: 5 });
-    const group = this.#current(asked);
-    // A parked model fails fast, and never makes room (evicting a healthy model) first.
-    const failure = group.failure();
-    if (failure !== null) throw failure;
+    const group = this.#usable(asked);
     const modelId = group.id;
     // maxQueue bounds the requests that wait beyond the model's slots: the ones waiting for a
     // load that will give each of them a slot are not "queued" (with maxQueue 0 the model
@@ -169,11 +166,10 @@ export class Scheduler {
       held = true;
     };
     try {
-      // A model served only by remote upstreams needs no room: nothing of it is loaded here.
-      if (!group.needsRoom || (group.resident && !this.#frozen(group, null))) hold();
+      if (this.#servesNow(group)) hold();
       else await this.#admit(group, signal, deadline, hold);
       const lease = await group.lease(signal, deadline, requestId, conversation, avoid);
-      return this.#releasing(group, lease);
+      return alsoOnRelease(lease, () => group.unhold(this.#now()));
     } catch (error) {
       if (held) group.unhold(this.#now());
       throw error;
@@ -194,8 +190,7 @@ export class Scheduler {
   ): Lease | null {
     if (this.#closed || this.#groups.get(asked.id) !== asked) return null;
     const group = asked;
-    if (group.failure() !== null) return null;
-    if (group.needsRoom && !(group.resident && !this.#frozen(group, null))) return null;
+    if (group.failure() !== null || !this.#servesNow(group)) return null;
     // Holding first, as acquire() does: the group is in use from here on.
     group.hold(this.#now());
     const lease = group.tryLease(requestId, conversation, avoid);
@@ -204,30 +199,34 @@ export class Scheduler {
       return null;
     }
     this.#ttl.cancel(group);
-    return this.#releasing(group, lease);
+    return alsoOnRelease(lease, () => group.unhold(this.#now()));
   }
 
-  /** The lease with a release that also lets go of the group's hold (once). */
-  #releasing(group: ModelGroup, lease: Lease): Lease {
-    let released = false;
-    return {
-      ...lease,
-      release: () => {
-        if (released) return;
-        released = true;
-        lease.release();
-        group.unhold(this.#now());
-      },
-    };
-  }
-
-  /** Loads a model without a request (preload, admin load): makes room, then starts it. */
-  async load(asked: ModelGroup, signal: AbortSignal = new AbortController().signal): Promise<void> {
+  /**
+   * The current group for a request or a load: refused at once while the gateway shuts down,
+   * and a parked model fails fast, never making room (evicting a healthy model) first.
+   */
+  #usable(asked: ModelGroup): ModelGroup {
     if (this.#closed)
       throw new GatewayError("shutting_down", "the gateway is shutting down", { retryAfterSeconds: 5 });
     const group = this.#current(asked);
     const failure = group.failure();
     if (failure !== null) throw failure;
+    return group;
+  }
+
+  /**
+   * Whether a request may go to the group's slots without waiting for room: it is loaded and
+   * not held back by the swap order, or it is served only by remote upstreams (nothing of it is
+   * loaded here, so it needs no room).
+   */
+  #servesNow(group: ModelGroup): boolean {
+    return !group.needsRoom || (group.resident && !this.#frozen(group, null));
+  }
+
+  /** Loads a model without a request (preload, admin load): makes room, then starts it. */
+  async load(asked: ModelGroup, signal: AbortSignal = new AbortController().signal): Promise<void> {
+    const group = this.#usable(asked);
     group.hold(this.#now());
     try {
       if (!group.resident && group.needsRoom)
@@ -240,43 +239,16 @@ export class Scheduler {
 
   /**
    * Unloads a model (admin): waits until no request holds it (up to drainTimeoutMs, then 409
-   * model_busy), or with `force` stops it at once and cuts what is in flight.
+   * model_busy), or with `force` stops it at once and cuts what is in flight (admin-unload.ts).
    */
   async unload(group: ModelGroup, options: UnloadOptions): Promise<void> {
     this.#ttl.cancel(group);
-    if (options.force) {
-      await this.#withRoomLock(async () => {
-        this.#options.onUnload?.(group.id, "admin");
-        await group.kill();
-      });
-      return;
-    }
-    const deadline = this.#now() + options.drainTimeoutMs;
-    for (;;) {
-      // The wait is registered under the lock (no idle notice can slip in before it) and
-      // awaited outside it, so room decisions go on meanwhile.
-      const busy = await this.#withRoomLock(async () => {
-        if (group.holds > 0) {
-          const timeout = new GatewayError("queue_timeout", `model ${group.id} is still busy`);
-          // Awaited once the room lock is released.
-          return this.#waiting.waitForDrain(deadline - this.#now(), timeout);
-        }
-        if (group.resident) {
-          this.#options.onUnload?.(group.id, "admin");
-          await group.stop();
-        }
-        return null;
-      });
-      if (busy === null) return;
-      try {
-        await busy.done;
-      } catch {
-        throw new GatewayError(
-          "model_busy",
-          `model ${group.id} still has ${group.holds} requests after ${options.drainTimeoutMs / 1000}s; unload with ?force=1 to cut them`,
-        );
-      }
-    }
+    await adminUnload(group, options, {
+      withRoomLock: (operation) => this.#withRoomLock(operation),
+      waitForDrain: (ms, timeout) => this.#waiting.waitForDrain(ms, timeout),
+      onUnload: (id) => this.#options.onUnload?.(id, "admin"),
+      now: this.#now,
+    });
   }
 
   #withRoomLock<T>(operation: () => Promise<T>): Promise<T> {
@@ -359,14 +331,10 @@ export class Scheduler {
     const budgeted = this.#limits.memoryBudgetBytes !== null;
     if (group.resident) return null;
     // A reload retired it while this request waited for room: never start an obsolete group.
-    if (this.#groups.get(group.id) !== group)
-      throw new GatewayError(
-        "backend_unavailable",
-        `model ${group.id} was reconfigured while this request waited; retry`,
-        {
-          retryAfterSeconds: 1,
-        },
-      );
+    if (this.#groups.get(group.id) !== group) {
+      const message = `model ${group.id} was reconfigured while this request waited; retry`;
+      throw new GatewayError("backend_unavailable", message, { retryAfterSeconds: 1 });
+    }
     // With a budget, every memory need is known before the picture is taken (see loadedPicture).
     const bytes = new Map<ModelGroup, number>();
     if (budgeted)
