@@ -1,5 +1,6 @@
 import type { ChildSockets } from "./child-sockets.js";
 import type { ChildAddress } from "./health-probe.js";
+import type { Endpoint } from "./supervisor-types.js";
 
 /**
  * Where each spawn of one child listens: a fresh socket in the gateway's folder for a `model:`
@@ -33,4 +34,10 @@ export class ChildAddresses {
   release(address: ChildAddress): void {
     if (address.socket !== null) this.#sockets?.release(address.socket);
   }
+}
+
+/** Where requests to a child on `address` go, with its key. */
+export function endpointOf(address: ChildAddress, apiKey: string): Endpoint {
+  const { port, socket } = address;
+  return socket === null ? { port, apiKey } : { port: null, socket, apiKey };
 }

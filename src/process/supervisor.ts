@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { GatewayError } from "../errors/gateway-error.js";
-import { ChildAddresses } from "./child-address.js";
+import { ChildAddresses, endpointOf } from "./child-address.js";
 import { childLaunch } from "./child-launch.js";
 import { decideRestart, recentCrashes } from "./crash-history.js";
 import { freePort } from "./free-port.js";
 import { watchLiveness } from "./liveness.js";
+import { loadError } from "./load-error.js";
 import { type ReadyOutcome, RunningChild } from "./running-child.js";
 import type {
   ChildSpec,
@@ -97,7 +98,7 @@ export class Supervisor {
   /** Where to send a request now, or null unless ready. */
   endpoint(): Endpoint | null {
     const child = this.#child;
-    return this.#state === "ready" && child !== null ? endpointOf(child) : null;
+    return this.#state === "ready" && child !== null ? endpointOf(child.address, child.apiKey) : null;
   }
 
   logs(count?: number): string[] {
@@ -240,7 +241,7 @@ export class Supervisor {
         );
         if (outcome.kind === "ready") {
           this.#onReady(child);
-          return endpointOf(child);
+          return endpointOf(child.address, child.apiKey);
         }
         await child.terminate(this.spec.stopTimeoutMs);
         this.#child = null;
@@ -350,20 +351,8 @@ export class Supervisor {
   /** A failed load counts as a crash too, so a model that cannot load ends up `failed`, fast. */
   #loadFailure(outcome: Exclude<ReadyOutcome, { kind: "ready" }>, child: RunningChild): GatewayError {
     const id = this.spec.modelId;
-    if (outcome.kind === "aborted")
-      return new GatewayError("shutting_down", `loading model ${id} was cancelled`);
-    const error =
-      outcome.kind === "timeout"
-        ? new GatewayError(
-            "model_load_timeout",
-            `model ${id} did not become ready within ${this.spec.startupTimeoutMs / 1000}s`,
-          )
-        : new GatewayError(
-            "model_load_failed",
-            // Its output can hold paths and stack traces: operators read it in the admin API
-            // (GET /admin/models/{id}/logs) and the log, never in a client's error.
-            `model ${id}: llama-server exited with ${outcome.signal ?? `code ${outcome.code}`} while loading`,
-          );
+    const error = loadError(outcome, id, this.spec.startupTimeoutMs);
+    if (outcome.kind === "aborted") return error;
     this.#emit({
       type: "load-failed",
       name: this.spec.name,
@@ -372,12 +361,8 @@ export class Supervisor {
     });
     this.#crashes = recentCrashes(this.#crashes, Date.now(), this.spec.restart);
     if (decideRestart(this.#crashes, this.spec.restart).kind === "fail") {
-      this.#park(
-        new GatewayError(
-          "model_failed",
-          `model ${id} failed to load ${this.#crashes.length} times; last: ${error.message}`,
-        ),
-      );
+      const message = `model ${id} failed to load ${this.#crashes.length} times; last: ${error.message}`;
+      this.#park(new GatewayError("model_failed", message));
     }
     return error;
   }
@@ -411,9 +396,4 @@ export class Supervisor {
     });
     return child;
   }
-}
-
-function endpointOf(child: RunningChild): Endpoint {
-  const { port, socket } = child.address;
-  return socket === null ? { port, apiKey: child.apiKey } : { port: null, socket, apiKey: child.apiKey };
 }
