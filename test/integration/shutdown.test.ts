@@ -28,6 +28,8 @@ test("SIGTERM during 20 running streams lets them all finish within the drain an
   assert.ok(groups.length > 0);
   const started = Date.now();
   const exited = g.stop(45_000);
+  // The signal is handled asynchronously: a request sent before it lands is served (200).
+  await waitFor("the drain to begin", () => (g.output().includes("shutting down") ? true : undefined));
   // New requests are refused while draining (or find the socket closed).
   const late = await postJson(g.url, "/v1/chat/completions", { model: "m", messages: [] }).catch(() => null);
   if (late !== null) assert.equal(late.status, 503);
