@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { waitFor } from "../../test/support/deadline.js";
 import { modelConfig } from "../../test/support/scheduler-harness.js";
 import { LaunchFingerprints } from "./launch-fingerprint.js";
 
@@ -26,12 +27,39 @@ test("launch settings and the model file's content make the fingerprint", async 
   assert.notEqual(await fingerprints.of(model, "/opt/llama-server"), first, "binary");
   const otherEnv = modelConfig("m", { launch: model.launch, env: { LLAMA_ARG_CTX_SIZE: "64" } });
   assert.notEqual(await fingerprints.of(otherEnv, "/bin/llama-server"), first, "env");
+  assert.equal(await fingerprints.of(model, "/bin/llama-server"), first, "the first binary again");
 
-  // The file replaced on disk: seen once the re-stat interval passed, not before.
+  // The file replaced on disk: looked at again once the re-stat interval passed, not before,
+  // and in the background: the request that starts the look gets the known fingerprint at once.
   await writeFile(file, "weights two, longer");
-  assert.equal(await fingerprints.of(model, "/bin/llama-server"), first, "within the interval");
+  assert.equal(fingerprints.of(model, "/bin/llama-server"), first, "within the interval: known, synchronous");
   now += 1_001;
-  assert.notEqual(await fingerprints.of(model, "/bin/llama-server"), first, "after the file changed");
+  assert.equal(fingerprints.of(model, "/bin/llama-server"), first, "the look starts; no request waits on it");
+  const second = await waitFor("the changed file to be seen", () => {
+    const value = fingerprints.of(model, "/bin/llama-server");
+    return value !== first ? value : undefined;
+  });
+  assert.equal(typeof second, "string");
+  assert.equal(fingerprints.of(model, "/bin/llama-server"), second, "stable again");
+});
+
+test("a model's first fingerprint is awaited; a look that finds nothing changed keeps it", async (t) => {
+  const dir = await folder();
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, "m.gguf");
+  await writeFile(file, "weights");
+  let now = 1_000;
+  const fingerprints = new LaunchFingerprints(() => now);
+  const model = modelConfig("m", { launch: { kind: "model", model: file, args: [] } });
+  const pending = fingerprints.of(model, "/bin/llama-server");
+  assert.ok(pending instanceof Promise, "nothing known yet: the first request waits for the files");
+  const first = await pending;
+  now += 5_000;
+  assert.equal(fingerprints.of(model, "/bin/llama-server"), first);
+  // Another binary is another fingerprint, computed (and awaited) for itself.
+  const other = fingerprints.of(model, "/opt/llama-server");
+  assert.ok(other instanceof Promise);
+  assert.notEqual(await other, first);
 });
 
 test("the same content under another path on another host gives the same identity", async (t) => {

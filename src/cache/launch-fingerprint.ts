@@ -4,8 +4,22 @@ import type { ModelConfig } from "../config/types.js";
 
 /** How much of each end of a file its identity reads. */
 const SAMPLE_BYTES = 1024 * 1024;
-/** A file is looked at (stat) at most this often; a changed file is noticed within it. */
+/**
+ * A file is looked at (stat) at most this often, in the background: a changed file is noticed
+ * once a request after this interval has started a look and it finished.
+ */
 const RESTAT_MS = 1_000;
+
+interface Recent {
+  readonly binary: string;
+  /** When the files were last looked at for `value`. */
+  at: number;
+  /** The fingerprint, once known; until then `first` gives it. */
+  value: string | null;
+  readonly first: Promise<string>;
+  /** A look at the files is under way in the background. */
+  refreshing: boolean;
+}
 
 interface FileIdentity {
   readonly checkedAt: number;
@@ -44,21 +58,55 @@ async function contentIdentity(path: string, size: number): Promise<string> {
 export class LaunchFingerprints {
   readonly #files = new Map<string, FileIdentity>();
   /** The last fingerprint per model config (a reload makes new config objects) and binary. */
-  readonly #recent = new WeakMap<ModelConfig, { binary: string; at: number; value: Promise<string> }>();
+  readonly #recent = new WeakMap<ModelConfig, Recent>();
   readonly #now: () => number;
 
   constructor(now: () => number = () => performance.now()) {
     this.#now = now;
   }
 
-  /** The fingerprint; computed again at most once per re-stat interval for one model. */
-  of(model: ModelConfig, binary: string): Promise<string> {
+  /**
+   * The fingerprint. Once one is known it is returned as is, without a turn of the event loop:
+   * the files are looked at again (stat, and the content when it changed) in the background
+   * when a request finds the last look older than the re-stat interval, and the next requests
+   * get the result. So no request waits on the file system but a model's first: a request
+   * arriving a second after the last (an editor's pace) would otherwise pay two stat calls
+   * through the thread pool, some 0.1–0.4 ms on its time to first token (BENCHMARKS.md,
+   * issue 15). A changed file is seen a moment later than it would be by waiting; the
+   * llama-server already running still serves what it loaded anyway.
+   */
+  of(model: ModelConfig, binary: string): string | Promise<string> {
     const now = this.#now();
     const recent = this.#recent.get(model);
-    if (recent !== undefined && recent.binary === binary && now - recent.at < RESTAT_MS) return recent.value;
-    const value = this.#compute(model, binary);
-    this.#recent.set(model, { binary, at: now, value });
-    return value;
+    if (recent !== undefined && recent.binary === binary) {
+      if (now - recent.at >= RESTAT_MS && !recent.refreshing) this.#refreshLater(model, recent, now);
+      return recent.value ?? recent.first;
+    }
+    const first = this.#compute(model, binary);
+    const entry: Recent = { binary, at: now, value: null, first, refreshing: false };
+    this.#recent.set(model, entry);
+    first.then(
+      (value) => {
+        entry.value ??= value;
+      },
+      () => {},
+    );
+    return first;
+  }
+
+  /** Looks at the files again in the background; the known fingerprint answers meanwhile. */
+  #refreshLater(model: ModelConfig, recent: Recent, now: number): void {
+    recent.refreshing = true;
+    this.#compute(model, recent.binary).then(
+      (value) => {
+        recent.value = value;
+        recent.at = now;
+        recent.refreshing = false;
+      },
+      () => {
+        recent.refreshing = false;
+      },
+    );
   }
 
   async #compute(model: ModelConfig, binary: string): Promise<string> {

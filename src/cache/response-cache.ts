@@ -74,7 +74,10 @@ export class ResponseCache {
     this.#store = store;
   }
 
-  /** What to do for a request; synchronous unless it is cacheable (the key needs the launch fingerprint). */
+  /**
+   * What to do for a request; synchronous except for a cacheable request to a model whose launch
+   * fingerprint is not known yet (its first one: the key needs the model file's identity).
+   */
   plan(input: PlanInput): CachePlan | Promise<CachePlan> {
     const answer = answerKindOf(input.route);
     if (answer === null) return { kind: "none" };
@@ -89,15 +92,16 @@ export class ResponseCache {
     const directives = clientDirectives(input.cacheControl);
     if (directives.noCache && directives.noStore) return bypass("Cache-Control: no-cache, no-store");
     if (directives.noCache) this.#bypasses++;
-    return this.#fingerprints.of(input.model, input.binary).then(
-      (fingerprint): CachePlan => ({
-        kind: "cache",
-        key: cacheKey(input.route, input.model.id, fingerprint, input.body),
-        answer,
-        lookup: !directives.noCache,
-        store: !directives.noStore,
-      }),
-    );
+    const planOf = (fingerprint: string): CachePlan => ({
+      kind: "cache",
+      key: cacheKey(input.route, input.model.id, fingerprint, input.body),
+      answer,
+      lookup: !directives.noCache,
+      store: !directives.noStore,
+    });
+    // Known once the model's first request looked at its files: no turn of the loop after that.
+    const fingerprint = this.#fingerprints.of(input.model, input.binary);
+    return typeof fingerprint === "string" ? planOf(fingerprint) : fingerprint.then(planOf);
   }
 
   /** The stored answer for `key`, counted as a hit; null counts nothing (see missed()). */

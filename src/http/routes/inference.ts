@@ -74,7 +74,7 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
             body,
             cacheControl: ctx.req.headers["cache-control"],
           });
-    // Only a cacheable request waits for its key; the others go on without a turn of the loop.
+    // Only a model's first cacheable request waits (for its launch fingerprint, the key's part).
     const plan = planned instanceof Promise ? await planned : planned;
     if (plan?.kind === "bypass") {
       ctx.facts.cache = "bypass";
