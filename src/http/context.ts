@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ClientWatcher } from "../proxy/forward.js";
 import type { Usage } from "../proxy/usage.js";
 import type { Access } from "../security/access.js";
 import type { CacheResult } from "./request-record.js";
@@ -63,8 +64,15 @@ export interface RequestContext {
   readonly path: string;
   /** performance.now() when the request arrived. */
   readonly startedAt: number;
-  /** Aborted when the client goes away before its response finished. */
+  /**
+   * Aborted when the client goes away before its response finished. Made on first use
+   * (request-state.ts): code that does not wait on anything never makes one.
+   */
   readonly signal: AbortSignal;
+  /** Whether the client went away before its response finished (no signal needed). */
+  readonly clientGone: boolean;
+  /** Sets the one watcher told when the client leaves (a forward under way); null stops it. */
+  watchClient(watcher: ClientWatcher | null): void;
   /**
    * Aborted (with a GatewayError) when the gateway cuts the request: the shutdown drain ran
    * out. A stream then ends with that error in-band instead of a dropped connection.
@@ -76,7 +84,7 @@ export interface RequestContext {
    * last (just before the access-log line): what a route learns from its last await (usage,
    * how the answer ended) is in ctx.facts by then, as it may not be when the socket closes.
    */
-  readonly onDone: (listener: () => void) => void;
+  onDone(listener: () => void): void;
   /** The client's address: the socket's, or from X-Forwarded-For within server.trustProxy hops. */
   readonly clientAddress: string;
   /**

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { StreamRate } from "../config/security-types.js";
 import { toGatewayError } from "../errors/gateway-error.js";
 import type { Access } from "../security/access.js";
-import { emptyFacts, type RequestContext } from "./context.js";
+import type { RequestContext } from "./context.js";
 import { errorDialectOf } from "./error-dialect.js";
 import { writeAccessLog } from "./middleware/access-log.js";
 import { clientAddressOf } from "./middleware/client-address.js";
@@ -11,6 +11,7 @@ import { SlowReaderWatch } from "./middleware/slow-reader.js";
 import { pathOf, type Step } from "./middleware/step.js";
 import { requestIdFrom } from "./request-id.js";
 import type { RequestRecord } from "./request-record.js";
+import { RequestState } from "./request-state.js";
 import type { Router } from "./router.js";
 import { sendError } from "./send.js";
 import { traceparentFrom } from "./traceparent.js";
@@ -41,9 +42,9 @@ export interface RequestHandlerDeps {
 export const DEFAULT_STREAM_RATE: StreamRate = { bytesPerSecond: 1024, windowMs: 30_000 };
 
 /**
- * The entry of every request: gives it an id (first, so every log line has it), ties an
- * AbortSignal to the client's connection (a client that leaves cancels its queued, loading or
- * streaming work), runs the pipeline's steps, routes it, renders any error in the route's
+ * The entry of every request: gives it an id (first, so every log line has it), watches the
+ * client's connection (a client that leaves cancels its queued, loading or streaming work:
+ * request-state.ts), runs the pipeline's steps, routes it, renders any error in the route's
  * dialect (OpenAI's shape, Anthropic's on /v1/messages…: error-dialect.ts), and writes one
  * access-log line when it ends.
  */
@@ -65,26 +66,14 @@ export function createRequestHandler(
     );
   });
   return (req, res, cut = NEVER) => {
-    const abort = new AbortController();
     const arrivedAt = Date.now();
-    let doneListeners: Array<() => void> | null = null;
-    const ctx: RequestContext = {
-      req,
-      res,
+    const ctx = new RequestState(req, res, cut, {
       requestId: requestIdFrom(req.headers["x-request-id"]),
       traceparent: traceparentFrom(req.headers.traceparent),
       path: pathOf(req.url),
-      startedAt: performance.now(),
-      signal: abort.signal,
-      cut,
-      facts: emptyFacts(),
-      onDone: (listener) => {
-        doneListeners ??= [];
-        doneListeners.push(listener);
-      },
       clientAddress: clientAddressOf(req, deps.trustProxy),
       access: deps.initialAccess,
-    };
+    });
     res.setHeader("x-request-id", ctx.requestId);
     // Decided once from the path, so every error of the request (a step's refusal included) and
     // every answer speaks the route's dialect; Anthropic's SDKs read the id from `request-id`.
@@ -97,14 +86,14 @@ export function createRequestHandler(
     let pending = 2;
     const done = () => {
       if (--pending !== 0) return;
-      if (doneListeners !== null) for (const listener of doneListeners) listener();
+      ctx.runDoneListeners();
       writeAccessLog(deps.log, ctx, route);
       deps.onRecord?.(recordOf(ctx, route, arrivedAt));
     };
     const watched = readers.watch(res, ctx);
     res.once("close", () => {
       readers.forget(watched);
-      if (!res.writableFinished) abort.abort(new Error("client closed the connection"));
+      if (!res.writableFinished) ctx.clientLeft();
       done();
     });
 
@@ -124,7 +113,7 @@ export function createRequestHandler(
     run()
       .catch((error: unknown) => {
         // A client that left (while queued, loading or mid-answer) is no error of the gateway's.
-        if (abort.signal.aborted && error === abort.signal.reason) {
+        if (ctx.clientGone && error === ctx.leftWith) {
           ctx.facts.errorCode = "client_closed";
           deps.log.debug({ requestId: ctx.requestId }, "the client went away before its answer");
           return;

@@ -22,7 +22,8 @@ export interface ForwardInput {
   readonly headersTimeoutMs: number;
   /** Longest silence allowed between two body chunks. */
   readonly idleTimeoutMs: number;
-  readonly signal: AbortSignal;
+  /** The client: whether it left, and a way to hear of it leaving (http/request-state.ts). */
+  readonly client: ClientWatch;
   /**
    * Aborted with a GatewayError when the gateway cuts the request (its shutdown drain ran out):
    * before the answer started, the caller gets that error; a stream ends with it in-band.
@@ -43,6 +44,20 @@ export interface ForwardInput {
    * promise's outcome; a tap only watches (the response cache records answers through it).
    */
   readonly tap?: ((chunk: Buffer) => void) | undefined;
+}
+
+/** Told when the client leaves before its response finished; `reason` is the request's own. */
+export interface ClientWatcher {
+  clientLeft(reason: Error): void;
+}
+
+/**
+ * How forward learns that the client left, without an AbortSignal and its listeners per
+ * request: one watcher slot, set while a forward runs.
+ */
+export interface ClientWatch {
+  readonly clientGone: boolean;
+  watchClient(watcher: ClientWatcher | null): void;
 }
 
 interface OutcomeBase {
@@ -108,7 +123,7 @@ export function forward(
   input: ForwardInput,
   res: ServerResponse,
 ): Promise<ForwardOutcome> {
-  if (input.signal.aborted)
+  if (input.client.clientGone)
     return Promise.resolve({ kind: "client-gone", status: 499, firstByteAt: null, usage: null });
   return new Promise<ForwardOutcome>((resolve, reject) => {
     new Relay(dispatcher, input, res, resolve, reject).send();
@@ -120,7 +135,7 @@ export function forward(
  * prototype: a request allocates this object, not a dozen closures (issue 15). It also listens
  * for the client's and the shutdown's aborts itself (`handleEvent`).
  */
-class Relay implements Dispatcher.DispatchHandler {
+class Relay implements Dispatcher.DispatchHandler, ClientWatcher {
   readonly #dispatcher: Dispatcher;
   readonly #input: ForwardInput;
   readonly #res: ServerResponse;
@@ -158,7 +173,7 @@ class Relay implements Dispatcher.DispatchHandler {
     this.#reject = reject;
     this.#options = upstreamRequest(input);
     this.#maxBuffer = input.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES;
-    input.signal.addEventListener("abort", this, { once: true });
+    input.client.watchClient(this);
     input.cut?.addEventListener("abort", this, { once: true });
   }
 
@@ -168,7 +183,12 @@ class Relay implements Dispatcher.DispatchHandler {
     this.#dispatcher.dispatch(this.#options, this);
   }
 
-  /** The client left (signal) or the gateway cut the request (cut): cancel the upstream request. */
+  /** The client left: cancel the upstream request. */
+  clientLeft(reason: Error): void {
+    this.#controller?.abort(reason);
+  }
+
+  /** The gateway cut the request (cut): cancel the upstream request. */
   handleEvent(event: Event): void {
     const source = event.target as AbortSignal;
     this.#controller?.abort(source.reason as Error);
@@ -177,7 +197,7 @@ class Relay implements Dispatcher.DispatchHandler {
   #settle(): boolean {
     if (this.#settled) return false;
     this.#settled = true;
-    this.#input.signal.removeEventListener("abort", this);
+    this.#input.client.watchClient(null);
     this.#input.cut?.removeEventListener("abort", this);
     return true;
   }
@@ -232,8 +252,8 @@ class Relay implements Dispatcher.DispatchHandler {
 
   onRequestStart(c: Dispatcher.DispatchController): void {
     this.#controller = c;
-    const { signal, cut } = this.#input;
-    if (signal.aborted) c.abort(signal.reason as Error);
+    const { client, cut } = this.#input;
+    if (client.clientGone) c.abort(new Error("client closed the connection"));
     else if (cut?.aborted) c.abort(cut.reason as Error);
   }
 
@@ -350,8 +370,8 @@ class Relay implements Dispatcher.DispatchHandler {
 
   onResponseError(_c: Dispatcher.DispatchController, error: Error): void {
     if (this.#settled) return;
-    const { signal, shaping } = this.#input;
-    const gone = isAbort(error) || signal.aborted;
+    const { client, shaping } = this.#input;
+    const gone = isAbort(error) || client.clientGone;
     const status = this.#status;
     const firstByteAt = this.#firstByteAt;
     if (!this.#started) {

@@ -64,9 +64,13 @@ export function stepContext(request: StepRequest = {}): { ctx: RequestContext; r
     path: pathOf(req.url),
     startedAt: 0,
     signal: new AbortController().signal,
+    clientGone: false,
+    watchClient: () => {},
     cut: new AbortController().signal,
     facts: emptyFacts(),
-    onDone: (listener) => res.once("close", listener),
+    onDone: (listener) => {
+      res.once("close", listener);
+    },
     clientAddress: request.remoteAddress ?? "127.0.0.1",
     access: noAccess({ requestsPerMinute: null, tokensPerMinute: null, burst: 1 }),
   };

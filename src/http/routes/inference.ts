@@ -143,7 +143,7 @@ export function inferenceHandler(deps: InferenceDeps, spec: ApiSpec): Handler {
               traceparent: ctx.traceparent,
               headersTimeoutMs: model.firstByteTimeoutMs,
               idleTimeoutMs: deps.idleTimeoutMs,
-              signal: ctx.signal,
+              client: ctx,
               cut: ctx.cut,
               onStart: () => {
                 answered = true;
