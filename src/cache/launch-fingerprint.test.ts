@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
 import { waitFor } from "../../test/support/deadline.js";
 import { modelConfig } from "../../test/support/scheduler-harness.js";
 import { LaunchFingerprints } from "./launch-fingerprint.js";
@@ -11,11 +11,17 @@ async function folder(): Promise<string> {
   return mkdtemp(join(tmpdir(), "llw-fingerprint-"));
 }
 
-test("launch settings and the model file's content make the fingerprint", async (t) => {
+/** A model file with `content` in a fresh folder (removed after the test). */
+async function modelFile(t: TestContext, content: string): Promise<string> {
   const dir = await folder();
   t.after(() => rm(dir, { recursive: true, force: true }));
   const file = join(dir, "m.gguf");
-  await writeFile(file, "weights one");
+  await writeFile(file, content);
+  return file;
+}
+
+test("launch settings and the model file's content make the fingerprint", async (t) => {
+  const file = await modelFile(t, "weights one");
   let now = 1_000;
   const fingerprints = new LaunchFingerprints(() => now);
   const model = modelConfig("m", { launch: { kind: "model", model: file, args: ["-c", "512"] } });
@@ -44,10 +50,7 @@ test("launch settings and the model file's content make the fingerprint", async 
 });
 
 test("a model's first fingerprint is awaited; a look that finds nothing changed keeps it", async (t) => {
-  const dir = await folder();
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const file = join(dir, "m.gguf");
-  await writeFile(file, "weights");
+  const file = await modelFile(t, "weights");
   let now = 1_000;
   const fingerprints = new LaunchFingerprints(() => now);
   const model = modelConfig("m", { launch: { kind: "model", model: file, args: [] } });
