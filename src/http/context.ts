@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ClientWatcher } from "../proxy/forward.js";
+import type { ClientWatcher } from "../proxy/client-watch.js";
 import type { Usage } from "../proxy/usage.js";
 import type { Access } from "../security/access.js";
 import type { CacheResult } from "./request-record.js";
@@ -69,8 +69,8 @@ export interface RequestContext {
    * (request-state.ts): code that does not wait on anything never makes one.
    */
   readonly signal: AbortSignal;
-  /** Whether the client went away before its response finished (no signal needed). */
-  readonly clientGone: boolean;
+  /** Why the request ended early (the client left), without a signal; null while it has not. */
+  readonly leftWith: Error | null;
   /** Sets the one watcher told when the client leaves (a forward under way); null stops it. */
   watchClient(watcher: ClientWatcher | null): void;
   /**

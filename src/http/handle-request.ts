@@ -113,7 +113,7 @@ export function createRequestHandler(
     run()
       .catch((error: unknown) => {
         // A client that left (while queued, loading or mid-answer) is no error of the gateway's.
-        if (ctx.clientGone && error === ctx.leftWith) {
+        if (ctx.leftWith !== null && error === ctx.leftWith) {
           ctx.facts.errorCode = "client_closed";
           deps.log.debug({ requestId: ctx.requestId }, "the client went away before its answer");
           return;

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ClientWatch, ClientWatcher } from "../proxy/forward.js";
+import type { ClientWatch, ClientWatcher } from "../proxy/client-watch.js";
 import type { Access } from "../security/access.js";
 import { emptyFacts, type RequestContext, type RequestFacts, type RequestWork } from "./context.js";
 
@@ -58,11 +58,6 @@ export class RequestState implements RequestContext, ClientWatch {
       if (this.#leftWith !== null) this.#abort.abort(this.#leftWith);
     }
     return this.#abort.signal;
-  }
-
-  /** Whether the client went away before its response finished. */
-  get clientGone(): boolean {
-    return this.#leftWith !== null;
   }
 
   /** The reason the request ended early, the object `signal.reason` is; null while it has not. */

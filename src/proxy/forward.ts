@@ -4,6 +4,7 @@ import { GatewayError } from "../errors/gateway-error.js";
 import type { Endpoint } from "../process/supervisor.js";
 import { target } from "../process/supervisor-types.js";
 import { backendError } from "./backend-error.js";
+import type { ClientWatch, ClientWatcher } from "./client-watch.js";
 import { shapeJson } from "./shape-json.js";
 import type { Shaping } from "./shaping.js";
 import { SseRewriter } from "./sse-rewriter.js";
@@ -44,20 +45,6 @@ export interface ForwardInput {
    * promise's outcome; a tap only watches (the response cache records answers through it).
    */
   readonly tap?: ((chunk: Buffer) => void) | undefined;
-}
-
-/** Told when the client leaves before its response finished; `reason` is the request's own. */
-export interface ClientWatcher {
-  clientLeft(reason: Error): void;
-}
-
-/**
- * How forward learns that the client left, without an AbortSignal and its listeners per
- * request: one watcher slot, set while a forward runs.
- */
-export interface ClientWatch {
-  readonly clientGone: boolean;
-  watchClient(watcher: ClientWatcher | null): void;
 }
 
 interface OutcomeBase {
@@ -123,7 +110,7 @@ export function forward(
   input: ForwardInput,
   res: ServerResponse,
 ): Promise<ForwardOutcome> {
-  if (input.client.clientGone)
+  if (input.client.leftWith !== null)
     return Promise.resolve({ kind: "client-gone", status: 499, firstByteAt: null, usage: null });
   return new Promise<ForwardOutcome>((resolve, reject) => {
     new Relay(dispatcher, input, res, resolve, reject).send();
@@ -253,7 +240,7 @@ class Relay implements Dispatcher.DispatchHandler, ClientWatcher {
   onRequestStart(c: Dispatcher.DispatchController): void {
     this.#controller = c;
     const { client, cut } = this.#input;
-    if (client.clientGone) c.abort(new Error("client closed the connection"));
+    if (client.leftWith !== null) c.abort(client.leftWith);
     else if (cut?.aborted) c.abort(cut.reason as Error);
   }
 
@@ -371,7 +358,7 @@ class Relay implements Dispatcher.DispatchHandler, ClientWatcher {
   onResponseError(_c: Dispatcher.DispatchController, error: Error): void {
     if (this.#settled) return;
     const { client, shaping } = this.#input;
-    const gone = isAbort(error) || client.clientGone;
+    const gone = isAbort(error) || client.leftWith !== null;
     const status = this.#status;
     const firstByteAt = this.#firstByteAt;
     if (!this.#started) {

@@ -64,7 +64,7 @@ export function stepContext(request: StepRequest = {}): { ctx: RequestContext; r
     path: pathOf(req.url),
     startedAt: 0,
     signal: new AbortController().signal,
-    clientGone: false,
+    leftWith: null,
     watchClient: () => {},
     cut: new AbortController().signal,
     facts: emptyFacts(),

@@ -27,8 +27,8 @@ interface Watched<T> {
  * client lets it. This watchdog samples every open response each tick: while the gateway holds
  * bytes the client has not taken (`writableNeedDrain`), a client that takes nothing for
  * `idleMs`, or less than `minBytesPerSecond` over `windowMs`, is dropped (reader-pace.ts
- * decides which). Destroying the response aborts the request's signal, which cancels the
- * upstream request and frees the slot.
+ * decides which). Destroying the response ends the request as one whose client left
+ * (request-state.ts): the upstream request is cancelled and the slot freed.
  *
  * One timer for all responses, running only while there is one to watch: a request pays a Set
  * entry, not a timer of its own (the request path's cost, issue 15), and an idle gateway wakes
